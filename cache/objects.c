@@ -1,0 +1,586 @@
+/*
+ * cache/objects.c - fetching Clerk objects through the cache; see
+ * objects.h.
+ */
+#include "cache/objects.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "api/json.h"
+#include "api/log.h"
+
+/* ---- listings ---------------------------------------------------------- */
+
+struct pager {
+	struct objects *o;
+	const char *path, *route, *query;
+	objects_page_fn on_page;
+	void *ctx;
+
+	GMutex lock;
+	int next;		/* next page a worker takes */
+	int last;		/* pages below this are fetched by workers */
+	int last_count;		/* items on page last - 1 */
+	int err;
+};
+
+/* The items of a page, detached from the reply: a bare array or .data. */
+static cJSON *page_items(cJSON *reply, int *total)
+{
+	cJSON *items;
+
+	if (cJSON_IsArray(reply))
+		return reply;
+	items = cJSON_DetachItemFromObjectCaseSensitive(reply, "data");
+	*total = (int)json_int(reply, "total_count", -1);
+	cJSON_Delete(reply);
+	return items && cJSON_IsArray(items) ? items : NULL;
+}
+
+/*
+ * Fetches page number `page`; returns how many items it held (or a
+ * negative errno) and hands the items to the callback.
+ */
+static int fetch_page(struct pager *p, int page, int *total)
+{
+	GString *q = g_string_new(p->query ? p->query : "");
+	struct api_call call = {
+		.method = "GET", .path = p->path, .route = p->route,
+		.deadline = api_deadline(p->o->api),
+	};
+	cJSON *items;
+	int ret, n;
+
+	g_string_append_printf(q, "%slimit=%d&offset=%d", q->len ? "&" : "",
+			       p->o->page_size, page * p->o->page_size);
+	call.query = q->str;
+	ret = api_call(p->o->api, &call);
+	g_string_free(q, TRUE);
+	if (ret < 0)
+		return ret;
+
+	items = page_items(call.reply, total);
+	if (!items) {
+		log_warning("GET %s: the reply holds no list", p->route);
+		return -EIO;
+	}
+	n = cJSON_GetArraySize(items);
+	p->on_page(p->ctx, page, items);
+	return n;
+}
+
+static gpointer page_worker(gpointer data)
+{
+	struct pager *p = data;
+	int total, page, ret;
+
+	for (;;) {
+		g_mutex_lock(&p->lock);
+		page = p->err ? p->last : p->next++;
+		g_mutex_unlock(&p->lock);
+		if (page >= p->last)
+			return NULL;
+		ret = fetch_page(p, page, &total);
+		g_mutex_lock(&p->lock);
+		if (ret < 0)
+			p->err = ret;
+		else if (page == p->last - 1)
+			p->last_count = ret;
+		g_mutex_unlock(&p->lock);
+	}
+}
+
+/* Fetches pages [1, last) with up to page_workers threads. */
+static int fetch_parallel(struct pager *p, int last)
+{
+	int workers = MIN(p->o->page_workers, last - 1);
+	GThread *threads[16];
+
+	if (workers > 16)
+		workers = 16;
+	p->next = 1;
+	p->last = last;
+	for (int i = 0; i < workers; i++)
+		threads[i] = g_thread_new("clerkfs-pager", page_worker, p);
+	for (int i = 0; i < workers; i++)
+		g_thread_join(threads[i]);
+	return p->err;
+}
+
+static int count_total(struct objects *o, const char *count_path,
+		       const char *query)
+{
+	struct api_call call = {
+		.method = "GET", .path = count_path, .route = count_path,
+		.query = query, .deadline = api_deadline(o->api),
+	};
+	int ret = api_call(o->api, &call);
+	int total;
+
+	if (ret < 0)
+		return ret;
+	total = (int)json_int(call.reply, "total_count", -1);
+	cJSON_Delete(call.reply);
+	return total < 0 ? -EIO : total;
+}
+
+int objects_list(struct objects *o, const char *path, const char *route,
+		 const char *query, const char *count_path,
+		 objects_page_fn on_page, void *ctx)
+{
+	struct pager p = {
+		.o = o, .path = path, .route = route, .query = query,
+		.on_page = on_page, .ctx = ctx,
+	};
+	int total = -1, n, page, ret = 0;
+
+	g_mutex_init(&p.lock);
+	n = fetch_page(&p, 0, &total);
+	page = 1;
+	if (n == o->page_size && total < 0 && count_path)
+		total = count_total(o, count_path, query);
+	if (n == o->page_size && total > n) {
+		int pages = (total + o->page_size - 1) / o->page_size;
+
+		ret = fetch_parallel(&p, pages);
+		page = pages;
+		/* A full last page means more came meanwhile. */
+		n = ret < 0 ? ret : p.last_count;
+	}
+	while (ret == 0 && n == o->page_size) {
+		n = fetch_page(&p, page++, &total);
+		if (n < 0)
+			ret = n;
+	}
+	if (n < 0)
+		ret = n;
+	g_mutex_clear(&p.lock);
+	return ret < 0 ? ret : page;
+}
+
+/* ---- collecting ids from pages ----------------------------------------- */
+
+struct id_pages {
+	struct objects *o;
+	uint64_t since;
+	const char *kind;	/* "user" or "org": the object keys */
+	GMutex lock;
+	GPtrArray *pages;	/* page -> GPtrArray of ids */
+};
+
+static void store_object(struct objects *o, const char *kind, cJSON *obj,
+			 uint64_t since)
+{
+	const char *id = json_str(obj, "id");
+	char *key;
+
+	if (!id) {
+		cJSON_Delete(obj);
+		return;
+	}
+	key = g_strdup_printf("%s/%s", kind, id);
+	cache_put(o->cache, key, obj, since, false);
+	g_free(key);
+}
+
+static void collect_ids(void *ctx, int page, cJSON *items)
+{
+	struct id_pages *ip = ctx;
+	GPtrArray *ids = g_ptr_array_new_with_free_func(g_free);
+	cJSON *item;
+
+	while ((item = cJSON_DetachItemViaPointer(items, items->child))) {
+		const char *id = json_str(item, "id");
+
+		if (id)
+			g_ptr_array_add(ids, g_strdup(id));
+		store_object(ip->o, ip->kind, item, ip->since);
+	}
+	cJSON_Delete(items);
+
+	g_mutex_lock(&ip->lock);
+	if ((guint)page >= ip->pages->len)
+		g_ptr_array_set_size(ip->pages, page + 1);
+	ip->pages->pdata[page] = ids;
+	g_mutex_unlock(&ip->lock);
+}
+
+/* Joins the pages' ids in order, without duplicates, as a JSON array. */
+static cJSON *join_ids(GPtrArray *pages)
+{
+	GHashTable *seen = g_hash_table_new(g_str_hash, g_str_equal);
+	cJSON *all = cJSON_CreateArray();
+
+	for (guint i = 0; i < pages->len; i++) {
+		GPtrArray *ids = pages->pdata[i];
+
+		for (guint j = 0; ids && j < ids->len; j++) {
+			if (!g_hash_table_add(seen, ids->pdata[j]))
+				continue;
+			cJSON_AddItemToArray(all,
+					     cJSON_CreateString(ids->pdata[j]));
+		}
+	}
+	g_hash_table_destroy(seen);
+	return all;
+}
+
+static void free_id_page(gpointer ids)
+{
+	if (ids)
+		g_ptr_array_free(ids, TRUE);
+}
+
+static int list_ids(struct objects *o, const char *kind, const char *path,
+		    const char *count_path, uint64_t since, cJSON **json)
+{
+	struct id_pages ip = { .o = o, .since = since, .kind = kind };
+	int ret;
+
+	g_mutex_init(&ip.lock);
+	ip.pages = g_ptr_array_new_with_free_func(free_id_page);
+	ret = objects_list(o, path, path, NULL, count_path, collect_ids, &ip);
+	if (ret >= 0)
+		*json = join_ids(ip.pages);
+	g_ptr_array_free(ip.pages, TRUE);
+	g_mutex_clear(&ip.lock);
+	return ret < 0 ? ret : 0;
+}
+
+static int fetch_user_ids(void *ctx, uint64_t since, cJSON **json)
+{
+	return list_ids(ctx, "user", "/users", "/users/count", since, json);
+}
+
+int objects_user_ids(struct objects *o, struct cache_entry **out)
+{
+	return cache_get(o->cache, "users", fetch_user_ids, o, out);
+}
+
+static int fetch_org_ids(void *ctx, uint64_t since, cJSON **json)
+{
+	return list_ids(ctx, "org", "/organizations", NULL, since, json);
+}
+
+int objects_org_ids(struct objects *o, struct cache_entry **out)
+{
+	return cache_get(o->cache, "orgs", fetch_org_ids, o, out);
+}
+
+/* ---- single objects ---------------------------------------------------- */
+
+struct single {
+	struct objects *o;
+	const char *path;
+	const char *route;
+};
+
+static int fetch_single(void *ctx, uint64_t since, cJSON **json)
+{
+	struct single *s = ctx;
+	struct api_call call = {
+		.method = "GET", .path = s->path, .route = s->route,
+		.deadline = api_deadline(s->o->api),
+	};
+	int ret = api_call(s->o->api, &call);
+
+	if (ret == 0)
+		*json = call.reply;
+	return ret;
+}
+
+static int get_single(struct objects *o, const char *key,
+		      const char *collection, const char *id,
+		      const char *route, struct cache_entry **out)
+{
+	char *escaped = api_escape(id);
+	char *path = g_strdup_printf("/%s/%s", collection, escaped);
+	struct single s = { .o = o, .path = path, .route = route };
+	int ret = cache_get(o->cache, key, fetch_single, &s, out);
+
+	g_free(path);
+	g_free(escaped);
+	return ret;
+}
+
+int objects_user(struct objects *o, const char *id, struct cache_entry **out)
+{
+	char *key = g_strdup_printf("user/%s", id);
+	int ret = get_single(o, key, "users", id, "/users/{user_id}", out);
+
+	g_free(key);
+	return ret;
+}
+
+int objects_org(struct objects *o, const char *id, struct cache_entry **out)
+{
+	char *key = g_strdup_printf("org/%s", id);
+	int ret = get_single(o, key, "organizations", id,
+			     "/organizations/{organization_id}", out);
+
+	g_free(key);
+	return ret;
+}
+
+int objects_session(struct objects *o, const char *id,
+		    struct cache_entry **out)
+{
+	char *key = g_strdup_printf("session/%s", id);
+	int ret = get_single(o, key, "sessions", id,
+			     "/sessions/{session_id}", out);
+
+	g_free(key);
+	return ret;
+}
+
+/* ---- collections gathered whole ----------------------------------------- */
+
+struct gather {
+	GMutex lock;
+	GPtrArray *pages;	/* page -> cJSON array */
+};
+
+static void gather_page(void *ctx, int page, cJSON *items)
+{
+	struct gather *g = ctx;
+
+	g_mutex_lock(&g->lock);
+	if ((guint)page >= g->pages->len)
+		g_ptr_array_set_size(g->pages, page + 1);
+	g->pages->pdata[page] = items;
+	g_mutex_unlock(&g->lock);
+}
+
+/* Joins gathered pages in order into one array, dropping repeated ids. */
+static cJSON *join_items(GPtrArray *pages)
+{
+	GHashTable *seen = g_hash_table_new_full(g_str_hash, g_str_equal,
+						 g_free, NULL);
+	cJSON *all = cJSON_CreateArray();
+
+	for (guint i = 0; i < pages->len; i++) {
+		cJSON *items = pages->pdata[i], *item;
+
+		while (items && (item = cJSON_DetachItemViaPointer(
+					 items, items->child))) {
+			const char *id = json_str(item, "id");
+
+			if (id && !g_hash_table_add(seen, g_strdup(id)))
+				cJSON_Delete(item);
+			else
+				cJSON_AddItemToArray(all, item);
+		}
+		cJSON_Delete(items);
+	}
+	g_hash_table_destroy(seen);
+	return all;
+}
+
+/* Gathers every item of a listing into one array in *json. */
+static int gather_all(struct objects *o, const char *path, const char *route,
+		      const char *query, cJSON **json)
+{
+	struct gather g;
+	int ret;
+
+	g_mutex_init(&g.lock);
+	g.pages = g_ptr_array_new();
+	ret = objects_list(o, path, route, query, NULL, gather_page, &g);
+	if (ret >= 0) {
+		*json = join_items(g.pages);
+	} else {
+		for (guint i = 0; i < g.pages->len; i++)
+			cJSON_Delete(g.pages->pdata[i]);
+	}
+	g_ptr_array_free(g.pages, TRUE);
+	g_mutex_clear(&g.lock);
+	return ret < 0 ? ret : 0;
+}
+
+/* Maps each user id to the organization ids of its memberships. */
+static cJSON *index_user_orgs(const cJSON *memberships)
+{
+	cJSON *index = cJSON_CreateObject();
+	const cJSON *m;
+
+	cJSON_ArrayForEach(m, memberships) {
+		const cJSON *org = cJSON_GetObjectItemCaseSensitive(
+			m, "organization");
+		const cJSON *user = cJSON_GetObjectItemCaseSensitive(
+			m, "public_user_data");
+		const char *org_id = json_str(org, "id");
+		const char *user_id = json_str(user, "user_id");
+		cJSON *list;
+
+		if (!org_id || !user_id)
+			continue;
+		list = cJSON_GetObjectItemCaseSensitive(index, user_id);
+		if (!list)
+			list = cJSON_AddArrayToObject(index, user_id);
+		cJSON_AddItemToArray(list, cJSON_CreateString(org_id));
+	}
+	return index;
+}
+
+static int fetch_user_orgs(void *ctx, uint64_t since, cJSON **json)
+{
+	cJSON *all = NULL;
+	int ret = gather_all(ctx, "/organization_memberships",
+			     "/organization_memberships", NULL, &all);
+
+	if (ret < 0)
+		return ret;
+	*json = index_user_orgs(all);
+	cJSON_Delete(all);
+	return 0;
+}
+
+int objects_user_orgs(struct objects *o, struct cache_entry **out)
+{
+	return cache_get(o->cache, "user-orgs", fetch_user_orgs, o, out);
+}
+
+struct keyed {
+	struct objects *o;
+	const char *id;
+};
+
+static int fetch_members(void *ctx, uint64_t since, cJSON **json)
+{
+	struct keyed *k = ctx;
+	char *escaped = api_escape(k->id);
+	char *path = g_strdup_printf("/organizations/%s/memberships", escaped);
+	int ret = gather_all(k->o, path,
+			     "/organizations/{organization_id}/memberships",
+			     NULL, json);
+
+	g_free(path);
+	g_free(escaped);
+	return ret;
+}
+
+int objects_org_members(struct objects *o, const char *org_id,
+			struct cache_entry **out)
+{
+	struct keyed k = { .o = o, .id = org_id };
+	char *key = g_strdup_printf("members/%s", org_id);
+	int ret = cache_get(o->cache, key, fetch_members, &k, out);
+
+	g_free(key);
+	return ret;
+}
+
+static int fetch_sessions(void *ctx, uint64_t since, cJSON **json)
+{
+	struct keyed *k = ctx;
+	GString *q = g_string_new(NULL);
+	int ret;
+
+	api_query_add(q, "user_id", k->id);
+	ret = gather_all(k->o, "/sessions", "/sessions", q->str, json);
+	g_string_free(q, TRUE);
+	return ret;
+}
+
+int objects_user_sessions(struct objects *o, const char *user_id,
+			  struct cache_entry **out)
+{
+	struct keyed k = { .o = o, .id = user_id };
+	char *key = g_strdup_printf("sessions/%s", user_id);
+	int ret = cache_get(o->cache, key, fetch_sessions, &k, out);
+
+	g_free(key);
+	return ret;
+}
+
+/* ---- aliases ------------------------------------------------------------ */
+
+struct alias {
+	struct objects *o;
+	enum alias_kind kind;
+	const char *value;
+};
+
+static const char *const alias_params[] = {
+	[ALIAS_EMAIL] = "email_address",
+	[ALIAS_PHONE] = "phone_number",
+	[ALIAS_USERNAME] = "username",
+	[ALIAS_SLUG] = NULL,
+};
+
+/* Looks a user up by one identifier: GET /users?<param>=value&limit=1. */
+static int fetch_user_alias(struct alias *a, uint64_t since, cJSON **json)
+{
+	GString *q = g_string_new(NULL);
+	struct api_call call = {
+		.method = "GET", .path = "/users", .route = "/users",
+		.deadline = api_deadline(a->o->api),
+	};
+	cJSON *user;
+	int ret;
+
+	api_query_add(q, alias_params[a->kind], a->value);
+	g_string_append(q, "&limit=1");
+	call.query = q->str;
+	ret = api_call(a->o->api, &call);
+	g_string_free(q, TRUE);
+	if (ret < 0)
+		return ret;
+
+	user = cJSON_DetachItemFromArray(call.reply, 0);
+	cJSON_Delete(call.reply);
+	if (!user || !json_str(user, "id")) {
+		cJSON_Delete(user);
+		return -ENOENT;
+	}
+	*json = cJSON_CreateString(json_str(user, "id"));
+	store_object(a->o, "user", user, since);
+	return 0;
+}
+
+/* GET /organizations/{slug} answers to a slug as well as an id. */
+static int fetch_org_slug(struct alias *a, uint64_t since, cJSON **json)
+{
+	struct cache_entry *org;
+	int ret = objects_org(a->o, a->value, &org);
+
+	if (ret < 0)
+		return ret;
+	ret = json_str(org->json, "id") ? 0 : -EIO;
+	if (ret == 0)
+		*json = cJSON_CreateString(json_str(org->json, "id"));
+	cache_unref(a->o->cache, org);
+	return ret;
+}
+
+static int fetch_alias(void *ctx, uint64_t since, cJSON **json)
+{
+	struct alias *a = ctx;
+
+	if (a->kind == ALIAS_SLUG)
+		return fetch_org_slug(a, since, json);
+	return fetch_user_alias(a, since, json);
+}
+
+int objects_resolve(struct objects *o, enum alias_kind kind,
+		    const char *value, char **id)
+{
+	static const char *const kinds[] = { "email", "phone", "username",
+					     "slug" };
+	struct alias a = { .o = o, .kind = kind, .value = value };
+	char *folded = kind == ALIAS_EMAIL ? g_utf8_strdown(value, -1)
+					   : g_strdup(value);
+	char *key = g_strdup_printf("alias/%s/%s", kinds[kind], folded);
+	struct cache_entry *entry;
+	int ret = cache_get(o->cache, key, fetch_alias, &a, &entry);
+
+	if (ret == 0) {
+		*id = g_strdup(cJSON_GetStringValue(entry->json));
+		cache_unref(o->cache, entry);
+		ret = *id ? 0 : -EIO;
+	}
+	g_free(key);
+	g_free(folded);
+	return ret;
+}

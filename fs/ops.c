@@ -1,0 +1,467 @@
+/*
+ * fs/ops.c - the FUSE low-level operations of the read side, and the table
+ * of all operations (the write side is fs/write.c).
+ *
+ * Each operation reads in the same steps: find the node, ask the tree,
+ * reply.  Errors from below are negative errno values, replied as they are.
+ */
+#include "fs/ops.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/statvfs.h>
+
+#include "api/log.h"
+#include "fs/scratch.h"
+#include "fs/search.h"
+
+/* An open directory: its entries when opened. */
+struct open_dir {
+	GPtrArray *entries;
+};
+
+static void fs_init(void *userdata, struct fuse_conn_info *conn)
+{
+	if (conn->capable & FUSE_CAP_AUTO_INVAL_DATA)
+		conn->want |= FUSE_CAP_AUTO_INVAL_DATA;
+	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
+		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+	conn->want &= ~FUSE_CAP_READDIRPLUS;
+}
+
+int ops_refuse(struct clerkfs *fs, int err)
+{
+	return fs->opts.read_only ? -EROFS : err;
+}
+
+int ops_attr(struct clerkfs *fs, const struct node *node, struct stat *st,
+	     double *ttl)
+{
+	struct open_file *fh;
+	int ret = tree_attr(fs, node, st, ttl);
+
+	if (ret < 0)
+		return ret;
+	g_mutex_lock(&fs->dirty_lock);
+	fh = g_hash_table_lookup(fs->dirty, &node->ino);
+	if (fh) {
+		st->st_size = (off_t)fh->content->len;
+		st->st_blocks = (st->st_size + 511) / 512;
+		*ttl = 0;
+	}
+	g_mutex_unlock(&fs->dirty_lock);
+	return 0;
+}
+
+static void reply_missing(fuse_req_t req, struct clerkfs *fs)
+{
+	struct fuse_entry_param e;
+
+	memset(&e, 0, sizeof(e));
+	e.entry_timeout = fs->opts.negative_ttl;
+	fuse_reply_entry(req, &e);
+}
+
+void ops_reply_entry(fuse_req_t req, struct clerkfs *fs, fuse_ino_t parent,
+		     const char *name, const struct node_spec *spec)
+{
+	struct node *child = nodes_add(fs, parent, name, spec);
+	struct fuse_entry_param e;
+	double ttl = 0;
+	int ret;
+
+	memset(&e, 0, sizeof(e));
+	ret = ops_attr(fs, child, &e.attr, &ttl);
+	if (ret < 0) {
+		nodes_forget(fs, child->ino, 1);
+		nodes_put(fs, child);
+		if (ret == -ENOENT)
+			reply_missing(req, fs);
+		else
+			fuse_reply_err(req, -ret);
+		return;
+	}
+	e.ino = child->ino;
+	e.attr_timeout = ttl;
+	e.entry_timeout = ttl;
+	nodes_put(fs, child);
+	fuse_reply_entry(req, &e);
+}
+
+static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct clerkfs *fs = fs_of(req);
+	struct node *dir = nodes_get(fs, parent);
+	struct node_spec spec;
+	int ret;
+
+	if (!dir) {
+		fuse_reply_err(req, ESTALE);
+		return;
+	}
+	ret = tree_lookup(fs, dir, name, &spec);
+	nodes_put(fs, dir);
+
+	if (ret == -ENOENT)
+		reply_missing(req, fs);
+	else if (ret < 0)
+		fuse_reply_err(req, -ret);
+	else
+		ops_reply_entry(req, fs, parent, name, &spec);
+	node_spec_clear(&spec);
+}
+
+static void fs_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	nodes_forget(fs_of(req), ino, nlookup);
+	fuse_reply_none(req);
+}
+
+static void fs_forget_multi(fuse_req_t req, size_t count,
+			    struct fuse_forget_data *forgets)
+{
+	for (size_t i = 0; i < count; i++)
+		nodes_forget(fs_of(req), forgets[i].ino, forgets[i].nlookup);
+	fuse_reply_none(req);
+}
+
+static void fs_getattr(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	struct clerkfs *fs = fs_of(req);
+	struct node *node = nodes_get(fs, ino);
+	struct stat st;
+	double ttl = 0;
+	int ret;
+
+	if (!node) {
+		fuse_reply_err(req, ESTALE);
+		return;
+	}
+	ret = ops_attr(fs, node, &st, &ttl);
+	nodes_put(fs, node);
+	if (ret < 0)
+		fuse_reply_err(req, -ret);
+	else
+		fuse_reply_attr(req, &st, ttl);
+}
+
+static void fs_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	struct clerkfs *fs = fs_of(req);
+	struct node *node = nodes_get(fs, ino);
+	char *target = NULL;
+	int ret = node ? tree_readlink(fs, node, &target) : -ESTALE;
+
+	nodes_put(fs, node);
+	if (ret < 0)
+		fuse_reply_err(req, -ret);
+	else
+		fuse_reply_readlink(req, target);
+	g_free(target);
+}
+
+static void fs_opendir(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	struct clerkfs *fs = fs_of(req);
+	struct node *node = nodes_get(fs, ino);
+	struct open_dir *dh;
+	int ret;
+
+	if (!node) {
+		fuse_reply_err(req, ESTALE);
+		return;
+	}
+	dh = g_new0(struct open_dir, 1);
+	dh->entries = g_ptr_array_new_with_free_func(dir_entry_free);
+	ret = tree_list(fs, node, dh->entries);
+	nodes_put(fs, node);
+	if (ret < 0) {
+		g_ptr_array_free(dh->entries, TRUE);
+		g_free(dh);
+		fuse_reply_err(req, -ret);
+		return;
+	}
+	fi->fh = (uint64_t)(uintptr_t)dh;
+	fuse_reply_open(req, fi);
+}
+
+/*
+ * Adds one entry to buf; returns false when it does not fit.  Tools skip
+ * entries whose inode number is 0, so a name not looked up yet gets a
+ * stand-in number; lookup gives the real one.
+ */
+static bool add_dirent(fuse_req_t req, GString *buf, size_t size,
+		       const char *name, mode_t type, off_t next,
+		       fuse_ino_t ino)
+{
+	struct stat st = { .st_mode = type, .st_ino = ino ? ino : UINT32_MAX };
+	size_t need = fuse_add_direntry(req, NULL, 0, name, NULL, 0);
+
+	if (buf->len + need > size)
+		return false;
+	g_string_set_size(buf, buf->len + need);
+	fuse_add_direntry(req, buf->str + buf->len - need, need, name, &st,
+			  next);
+	return true;
+}
+
+static void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
+		       off_t off, struct fuse_file_info *fi)
+{
+	struct open_dir *dh = (struct open_dir *)(uintptr_t)fi->fh;
+	GString *buf = g_string_sized_new(size);
+	guint total = dh->entries->len + 2;
+
+	for (off_t i = off; i < (off_t)total; i++) {
+		const char *name = i == 0 ? "." : i == 1 ? ".." : NULL;
+		mode_t type = S_IFDIR;
+		fuse_ino_t child = ino;
+
+		if (!name) {
+			struct dir_entry *entry = dh->entries->pdata[i - 2];
+
+			name = entry->name;
+			type = entry->type;
+			child = nodes_ino_of(fs_of(req), ino, name);
+		}
+		if (!add_dirent(req, buf, size, name, type, i + 1, child))
+			break;
+	}
+	fuse_reply_buf(req, buf->str, buf->len);
+	g_string_free(buf, TRUE);
+}
+
+static void fs_releasedir(fuse_req_t req, fuse_ino_t ino,
+			  struct fuse_file_info *fi)
+{
+	struct open_dir *dh = (struct open_dir *)(uintptr_t)fi->fh;
+
+	g_ptr_array_free(dh->entries, TRUE);
+	g_free(dh);
+	fuse_reply_err(req, 0);
+}
+
+static int open_search(struct clerkfs *fs, struct node *node,
+		       struct fuse_file_info *fi)
+{
+	struct open_file *fh = g_new0(struct open_file, 1);
+	bool direct_io = false;
+	int ret = search_open(fs, node, &fh->search, &direct_io);
+
+	if (ret < 0) {
+		g_free(fh);
+		return ret;
+	}
+	g_mutex_init(&fh->lock);
+	fi->fh = (uint64_t)(uintptr_t)fh;
+	fi->direct_io = direct_io;
+	fi->keep_cache = 0;
+	return 0;
+}
+
+/* A read-only open: the bytes the file shows now. */
+static int open_reader(struct clerkfs *fs, struct node *node,
+		       struct fuse_file_info *fi)
+{
+	struct open_file *fh;
+	GString *content = NULL;
+	int ret = tree_read(fs, node, &content);
+
+	if (ret < 0)
+		return ret;
+	fh = g_new0(struct open_file, 1);
+	g_mutex_init(&fh->lock);
+	fh->content = content;
+	fi->fh = (uint64_t)(uintptr_t)fh;
+	fi->direct_io = node->kind == NODE_META_FILE;
+	fi->keep_cache = !fi->direct_io;
+	return 0;
+}
+
+static bool wants_write(const struct fuse_file_info *fi)
+{
+	return (fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC);
+}
+
+static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct clerkfs *fs = fs_of(req);
+	struct node *node = nodes_get(fs, ino);
+	int ret;
+
+	if (!node) {
+		fuse_reply_err(req, ESTALE);
+		return;
+	}
+	if (node->kind == NODE_SCRATCH || wants_write(fi))
+		ret = write_open(fs, node, fi);
+	else if (node->kind == NODE_SEARCH_FILE)
+		ret = open_search(fs, node, fi);
+	else
+		ret = open_reader(fs, node, fi);
+	nodes_put(fs, node);
+	if (ret < 0)
+		fuse_reply_err(req, -ret);
+	else
+		fuse_reply_open(req, fi);
+}
+
+static void read_search(fuse_req_t req, struct search_file *file,
+			size_t size, off_t off)
+{
+	char *buf = g_malloc(size);
+	ssize_t n = search_read(file, buf, size, off);
+
+	if (n < 0)
+		fuse_reply_err(req, (int)-n);
+	else
+		fuse_reply_buf(req, buf, (size_t)n);
+	g_free(buf);
+}
+
+static void read_scratch(fuse_req_t req, struct scratch *s, size_t size,
+			 off_t off)
+{
+	char *buf = g_malloc(size);
+	ssize_t n = scratch_read(fs_of(req), s, buf, size, off);
+
+	fuse_reply_buf(req, buf, n > 0 ? (size_t)n : 0);
+	g_free(buf);
+}
+
+static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	struct open_file *fh = open_file_of(fi);
+	size_t len;
+
+	if (fh->search) {
+		read_search(req, fh->search, size, off);
+		return;
+	}
+	if (fh->scratch) {
+		read_scratch(req, fh->scratch, size, off);
+		return;
+	}
+	g_mutex_lock(&fh->lock);
+	len = fh->content->len;
+	if ((size_t)off >= len)
+		fuse_reply_buf(req, NULL, 0);
+	else
+		fuse_reply_buf(req, fh->content->str + off,
+			       MIN(size, len - (size_t)off));
+	g_mutex_unlock(&fh->lock);
+}
+
+static void fs_release(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	struct open_file *fh = open_file_of(fi);
+
+	write_release(fs_of(req), fh);
+	if (fh->search)
+		search_close(fh->search);
+	if (fh->content)
+		g_string_free(fh->content, TRUE);
+	g_mutex_clear(&fh->lock);
+	g_free(fh);
+	fuse_reply_err(req, 0);
+}
+
+static void fs_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct clerkfs *fs = fs_of(req);
+	struct cache_stats cs;
+	struct statvfs sv;
+
+	cache_get_stats(fs->cache, &cs);
+	memset(&sv, 0, sizeof(sv));
+	sv.f_bsize = 4096;
+	sv.f_frsize = 4096;
+	sv.f_blocks = SCRATCH_BUDGET / 4096;
+	sv.f_bfree = sv.f_blocks;
+	sv.f_bavail = sv.f_blocks;
+	sv.f_files = cs.entries;
+	sv.f_ffree = 0;
+	sv.f_namemax = 255;
+	fuse_reply_statfs(req, &sv);
+}
+
+static void fs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
+		     mode_t mode)
+{
+	struct clerkfs *fs = fs_of(req);
+	struct node *dir = nodes_get(fs, parent);
+	struct node_spec spec = { 0 };
+	int ret;
+
+	if (!dir) {
+		fuse_reply_err(req, ESTALE);
+		return;
+	}
+	if (dir->kind == NODE_SEARCH_RES)
+		ret = search_mkdir(fs, dir, name, &spec);
+	else
+		ret = ops_refuse(fs, -EPERM);
+	nodes_put(fs, dir);
+	if (ret < 0)
+		fuse_reply_err(req, -ret);
+	else
+		ops_reply_entry(req, fs, parent, name, &spec);
+	node_spec_clear(&spec);
+}
+
+static void fs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct clerkfs *fs = fs_of(req);
+	struct node *dir = nodes_get(fs, parent);
+	int ret;
+
+	if (!dir) {
+		fuse_reply_err(req, ESTALE);
+		return;
+	}
+	if (dir->kind == NODE_SEARCH_RES)
+		ret = search_rmdir(fs, dir, name);
+	else
+		ret = ops_refuse(fs, -EPERM);
+	nodes_put(fs, dir);
+	fuse_reply_err(req, -ret);
+}
+
+static void fs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
+		       const char *name)
+{
+	fuse_reply_err(req, -ops_refuse(fs_of(req), -EPERM));
+}
+
+const struct fuse_lowlevel_ops fs_ops = {
+	.init = fs_init,
+	.lookup = fs_lookup,
+	.forget = fs_forget,
+	.forget_multi = fs_forget_multi,
+	.getattr = fs_getattr,
+	.setattr = write_op_setattr,
+	.readlink = fs_readlink,
+	.mknod = write_op_mknod,
+	.mkdir = fs_mkdir,
+	.unlink = write_op_unlink,
+	.rmdir = fs_rmdir,
+	.symlink = fs_symlink,
+	.rename = write_op_rename,
+	.link = write_op_link,
+	.open = fs_open,
+	.read = fs_read,
+	.write = write_op_write,
+	.flush = write_op_flush,
+	.release = fs_release,
+	.fsync = write_op_fsync,
+	.opendir = fs_opendir,
+	.readdir = fs_readdir,
+	.releasedir = fs_releasedir,
+	.statfs = fs_statfs,
+	.create = write_op_create,
+};

@@ -1,0 +1,412 @@
+/*
+ * fs/save.c - saves: parse, compare with what the writer started from,
+ * send each change through the endpoint that owns it; see save.h.
+ */
+#include "fs/save.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "api/json.h"
+#include "api/log.h"
+
+/* Fields of the user and organization PATCH bodies that the objects show. */
+static const char *const user_patchable[] = {
+	"external_id", "first_name", "last_name", "locale", "username",
+	"primary_email_address_id", "primary_phone_number_id",
+	"primary_web3_wallet_id", "delete_self_enabled",
+	"create_organization_enabled", "create_organizations_limit",
+	"created_at", "legal_accepted_at", "bypass_client_trust", NULL,
+};
+
+static const char *const org_patchable[] = {
+	"name", "slug", "max_allowed_memberships", "admin_delete_enabled",
+	"created_at", "role_set_key", NULL,
+};
+
+static const char *const user_metadata[] = {
+	"public_metadata", "private_metadata", "unsafe_metadata", NULL,
+};
+
+static const char *const org_metadata[] = {
+	"public_metadata", "private_metadata", NULL,
+};
+
+static bool listed(const char *const *names, const char *name)
+{
+	for (; *names; names++)
+		if (strcmp(*names, name) == 0)
+			return true;
+	return false;
+}
+
+bool save_at_write(const struct node *node)
+{
+	return node->kind == NODE_USER_FILE &&
+	       (node->attr == ATTR_BANNED || node->attr == ATTR_LOCKED);
+}
+
+/* What one object kind needs for a save. */
+struct target {
+	const char *collection;	/* "users" or "organizations" */
+	const char *route;	/* "/users/{user_id}" */
+	const char *key_prefix;	/* "user/" */
+	const char *const *patchable;
+	const char *const *metadata;
+};
+
+static const struct target user_target = {
+	"users", "/users/{user_id}", "user/", user_patchable, user_metadata,
+};
+
+static const struct target org_target = {
+	"organizations", "/organizations/{organization_id}", "org/",
+	org_patchable, org_metadata,
+};
+
+static const struct target *target_of(const struct node *node)
+{
+	return node->kind == NODE_ORG_FILE ? &org_target : &user_target;
+}
+
+/* Sends one call for a save; on success keeps the reply in the cache. */
+static int send(struct clerkfs *fs, const struct target *t, const char *id,
+		const char *method, const char *suffix, const cJSON *body,
+		char *why)
+{
+	char *escaped = api_escape(id);
+	char *path = g_strdup_printf("/%s/%s%s", t->collection, escaped,
+				     suffix);
+	char *route = g_strconcat(t->route, suffix, NULL);
+	char *key = g_strconcat(t->key_prefix, id, NULL);
+	struct api_call call = {
+		.method = method, .path = path, .route = route, .body = body,
+		.deadline = api_deadline(fs->api),
+	};
+	int ret = api_call(fs->api, &call);
+
+	if (ret == 0 && json_str(call.reply, "id"))
+		cache_put(fs->cache, key, call.reply, 0, true);
+	else
+		cJSON_Delete(call.reply);
+	if (ret < 0)
+		snprintf(why, SAVE_WHY_MAX, "%s %s: %s", method, route,
+			 call.error);
+	g_free(key);
+	g_free(route);
+	g_free(path);
+	g_free(escaped);
+	return ret;
+}
+
+static cJSON *parse_document(const char *text, size_t len, char *why)
+{
+	struct json_error err;
+	cJSON *doc = json_parse(text, len, &err);
+
+	if (!doc)
+		snprintf(why, SAVE_WHY_MAX, "not valid JSON: line %d, column "
+			 "%d: %s", err.line, err.column, err.message);
+	return doc;
+}
+
+/* The current object behind node, as a referenced cache entry. */
+static int current_object(struct clerkfs *fs, const struct node *node,
+			  struct cache_entry **entry)
+{
+	if (node->kind == NODE_ORG_FILE)
+		return objects_org(&fs->objects, node->id, entry);
+	return objects_user(&fs->objects, node->id, entry);
+}
+
+static const char *metadata_field(enum attr attr)
+{
+	switch (attr) {
+	case ATTR_PUBLIC:
+		return "public_metadata";
+	case ATTR_PRIVATE:
+		return "private_metadata";
+	default:
+		return "unsafe_metadata";
+	}
+}
+
+/* A metadata value as stored: null counts as {}. */
+static bool metadata_equal(const cJSON *a, const cJSON *b)
+{
+	cJSON *empty = cJSON_CreateObject();
+	bool equal = json_equal(a && !cJSON_IsNull(a) ? a : empty,
+				b && !cJSON_IsNull(b) ? b : empty);
+
+	cJSON_Delete(empty);
+	return equal;
+}
+
+/* public_metadata.json and its kin: the file is the whole value. */
+static int save_metadata(struct clerkfs *fs, const struct node *node,
+			 cJSON *doc, char *why)
+{
+	const char *field = metadata_field(node->attr);
+	struct cache_entry *now;
+	cJSON *body;
+	bool same;
+	int ret;
+
+	if (!cJSON_IsObject(doc)) {
+		snprintf(why, SAVE_WHY_MAX, "%s must be a JSON object; write "
+			 "{} to clear it", field);
+		return -EINVAL;
+	}
+	json_strip_nulls(doc);
+	ret = current_object(fs, node, &now);
+	if (ret < 0) {
+		snprintf(why, SAVE_WHY_MAX, "cannot read the current object");
+		return ret;
+	}
+	same = metadata_equal(doc, cJSON_GetObjectItemCaseSensitive(
+					   now->json, field));
+	cache_unref(fs->cache, now);
+	if (same)
+		return 0;
+
+	body = cJSON_CreateObject();
+	cJSON_AddItemReferenceToObject(body, field, doc);
+	ret = send(fs, target_of(node), node->id, "PUT", "/metadata", body,
+		   why);
+	cJSON_Delete(body);
+	return ret;
+}
+
+/* The changes of a whole-object save, sorted by the endpoint they need. */
+struct changes {
+	cJSON *patch;		/* fields for PATCH */
+	cJSON *metadata;	/* fields for PUT .../metadata */
+	int banned, locked;	/* -1 unchanged, else the new value */
+};
+
+static int classify(const struct target *t, const char *key,
+		    const cJSON *value, struct changes *c, char *why)
+{
+	if (listed(t->patchable, key)) {
+		cJSON_AddItemToObject(c->patch, key,
+				      cJSON_Duplicate(value, true));
+		return 0;
+	}
+	if (listed(t->metadata, key)) {
+		cJSON *copy = cJSON_IsNull(value) ? cJSON_CreateObject()
+						   : cJSON_Duplicate(value,
+								     true);
+
+		if (!cJSON_IsObject(copy)) {
+			cJSON_Delete(copy);
+			snprintf(why, SAVE_WHY_MAX, "%s must be a JSON object",
+				 key);
+			return -EINVAL;
+		}
+		json_strip_nulls(copy);
+		cJSON_AddItemToObject(c->metadata, key, copy);
+		return 0;
+	}
+	if (t == &user_target && (strcmp(key, "banned") == 0 ||
+				  strcmp(key, "locked") == 0)) {
+		if (!cJSON_IsBool(value)) {
+			snprintf(why, SAVE_WHY_MAX, "%s must be true or false",
+				 key);
+			return -EINVAL;
+		}
+		*(key[0] == 'b' ? &c->banned : &c->locked) =
+			cJSON_IsTrue(value);
+		return 0;
+	}
+	snprintf(why, SAVE_WHY_MAX, "field '%s' cannot be changed: the Backend "
+		 "API has no way to write it; nothing was sent", key);
+	return -EPERM;
+}
+
+/* Collects the fields of doc that differ from base. */
+static int diff(const struct target *t, const cJSON *base, const cJSON *doc,
+		struct changes *c, char *why)
+{
+	const cJSON *field;
+	cJSON *null = cJSON_CreateNull();
+	int ret = 0;
+
+	cJSON_ArrayForEach(field, doc) {
+		const cJSON *old = cJSON_GetObjectItemCaseSensitive(
+			base, field->string);
+
+		if (old && json_equal(old, field))
+			continue;
+		if (old && listed(t->metadata, field->string) &&
+		    metadata_equal(old, field))
+			continue;
+		ret = classify(t, field->string, field, c, why);
+		if (ret < 0)
+			break;
+	}
+	/* A field taken out of the document is set to null. */
+	cJSON_ArrayForEach(field, base) {
+		if (ret < 0)
+			break;
+		if (!cJSON_GetObjectItemCaseSensitive(doc, field->string) &&
+		    !cJSON_IsNull(field))
+			ret = classify(t, field->string, null, c, why);
+	}
+	cJSON_Delete(null);
+	return ret;
+}
+
+static void changes_free(struct changes *c)
+{
+	cJSON_Delete(c->patch);
+	cJSON_Delete(c->metadata);
+}
+
+static const char *const applied_names[] = {
+	"the fields", "the metadata", "the ban", "the lock",
+};
+
+/* Appends to why which parts of a several-call save went through. */
+static void note_applied(char *why, const bool applied[4])
+{
+	size_t len = strlen(why);
+	int n = 0;
+
+	for (int i = 0; i < 4; i++) {
+		if (!applied[i])
+			continue;
+		len += snprintf(why + len, len < SAVE_WHY_MAX ?
+				SAVE_WHY_MAX - len : 0, "%s%s",
+				n++ ? ", " : "; already applied: ",
+				applied_names[i]);
+	}
+	if (n == 0 && len < SAVE_WHY_MAX)
+		snprintf(why + len, SAVE_WHY_MAX - len,
+			 "; nothing was applied");
+}
+
+/* Sends the changes in order, stopping at the first failure. */
+static int apply(struct clerkfs *fs, const struct node *node,
+		 struct changes *c, char *why)
+{
+	const struct target *t = target_of(node);
+	bool applied[4] = { false };
+	int steps = (c->patch->child != NULL) + (c->metadata->child != NULL) +
+		    (c->banned >= 0) + (c->locked >= 0);
+	int ret = 0;
+
+	if (c->patch->child) {
+		ret = send(fs, t, node->id, "PATCH", "", c->patch, why);
+		applied[0] = ret == 0;
+	}
+	if (ret == 0 && c->metadata->child) {
+		ret = send(fs, t, node->id, "PUT", "/metadata", c->metadata,
+			   why);
+		applied[1] = ret == 0;
+	}
+	if (ret == 0 && c->banned >= 0) {
+		ret = send(fs, t, node->id, "POST",
+			   c->banned ? "/ban" : "/unban", NULL, why);
+		applied[2] = ret == 0;
+	}
+	if (ret == 0 && c->locked >= 0) {
+		ret = send(fs, t, node->id, "POST",
+			   c->locked ? "/lock" : "/unlock", NULL, why);
+		applied[3] = ret == 0;
+	}
+	if (ret < 0 && steps > 1)
+		note_applied(why, applied);
+	return ret;
+}
+
+/* profile.json and organization.json: send what the writer changed. */
+static int save_object(struct clerkfs *fs, const struct node *node,
+		       cJSON *doc, const cJSON *base, char *why)
+{
+	struct changes c = { cJSON_CreateObject(), cJSON_CreateObject(), -1,
+			     -1 };
+	struct cache_entry *now = NULL;
+	int ret;
+
+	if (!cJSON_IsObject(doc)) {
+		snprintf(why, SAVE_WHY_MAX, "the document must be a JSON "
+			 "object");
+		changes_free(&c);
+		return -EINVAL;
+	}
+	if (!base) {
+		ret = current_object(fs, node, &now);
+		if (ret < 0) {
+			snprintf(why, SAVE_WHY_MAX, "cannot read the object");
+			changes_free(&c);
+			return ret;
+		}
+		base = now->json;
+	}
+	ret = diff(target_of(node), base, doc, &c, why);
+	cache_unref(fs->cache, now);
+	if (ret == 0)
+		ret = apply(fs, node, &c, why);
+	changes_free(&c);
+	return ret;
+}
+
+int save_json(struct clerkfs *fs, const struct node *node, const char *text,
+	      size_t len, const cJSON *base, char *why)
+{
+	cJSON *doc = parse_document(text, len, why);
+	int ret;
+
+	if (!doc)
+		return -EINVAL;
+	if (node->attr == ATTR_PROFILE || node->attr == ATTR_ORGANIZATION)
+		ret = save_object(fs, node, doc, base, why);
+	else
+		ret = save_metadata(fs, node, doc, why);
+	cJSON_Delete(doc);
+	return ret;
+}
+
+/* "true" or "false", with trailing white space; -1 for anything else. */
+static int parse_flag(const char *text, size_t len)
+{
+	while (len > 0 && g_ascii_isspace(text[len - 1]))
+		len--;
+	if (len == 4 && memcmp(text, "true", 4) == 0)
+		return 1;
+	if (len == 5 && memcmp(text, "false", 5) == 0)
+		return 0;
+	return -1;
+}
+
+int save_value(struct clerkfs *fs, const struct node *node, const char *text,
+	       size_t len, char *why)
+{
+	const char *field = node->attr == ATTR_BANNED ? "banned" : "locked";
+	int flag = parse_flag(text, len);
+	struct cache_entry *user;
+	const char *action;
+	int ret;
+
+	if (flag < 0) {
+		snprintf(why, SAVE_WHY_MAX, "%s takes 'true' or 'false'",
+			 field);
+		return -EINVAL;
+	}
+	ret = objects_user(&fs->objects, node->id, &user);
+	if (ret < 0) {
+		snprintf(why, SAVE_WHY_MAX, "cannot read the user");
+		return ret;
+	}
+	if (json_bool(user->json, field, false) == (flag == 1)) {
+		cache_unref(fs->cache, user);
+		return 0;
+	}
+	cache_unref(fs->cache, user);
+	if (node->attr == ATTR_BANNED)
+		action = flag ? "/ban" : "/unban";
+	else
+		action = flag ? "/lock" : "/unlock";
+	return send(fs, &user_target, node->id, "POST", action, NULL, why);
+}

@@ -1,0 +1,703 @@
+/*
+ * fs/write.c - the FUSE operations that change things: writes and saves of
+ * attribute files, scratch files for editors, and the refusals of what
+ * cannot be changed.
+ *
+ * A JSON attribute commits once, when its writer is done (flush, fsync, or
+ * a rename of a scratch file over it); single-value files act at the
+ * write.  A refused save fails the call that committed it, is logged once
+ * and is kept in .clerkfs/errors; the written bytes stay in the handle, and
+ * nothing happens at release.
+ */
+#include "fs/ops.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "api/json.h"
+#include "api/log.h"
+#include "fs/notify.h"
+#include "fs/save.h"
+#include "fs/scratch.h"
+
+#define DOCUMENT_MAX (16u << 20)
+
+/* Logs a refusal of name in dir (or of node itself when name is NULL). */
+static int refuse(struct clerkfs *fs, const struct node *node,
+		  const char *name, int err, const char *why)
+{
+	char *path = nodes_path(fs, node);
+	char *full = name ? g_strdup_printf("%s%s%s", path,
+					    strcmp(path, "/") ? "/" : "",
+					    name)
+			  : g_strdup(path);
+
+	fs_refuse(fs, full, err, why);
+	g_free(full);
+	g_free(path);
+	return err;
+}
+
+static void mark_dirty(struct clerkfs *fs, struct open_file *fh, bool dirty)
+{
+	g_mutex_lock(&fs->dirty_lock);
+	if (dirty)
+		g_hash_table_insert(fs->dirty, &fh->node->ino, fh);
+	else if (g_hash_table_lookup(fs->dirty, &fh->node->ino) == fh)
+		g_hash_table_remove(fs->dirty, &fh->node->ino);
+	g_mutex_unlock(&fs->dirty_lock);
+}
+
+/* The object a JSON attribute shows, copied, for comparing a save. */
+static cJSON *object_copy(struct clerkfs *fs, const struct node *node)
+{
+	struct cache_entry *entry;
+	cJSON *copy;
+	int ret = node->kind == NODE_ORG_FILE
+			  ? objects_org(&fs->objects, node->id, &entry)
+			  : objects_user(&fs->objects, node->id, &entry);
+
+	if (ret < 0)
+		return NULL;
+	copy = cJSON_Duplicate(entry->json, true);
+	cache_unref(fs->cache, entry);
+	return copy;
+}
+
+static int open_scratch(struct clerkfs *fs, struct node *node,
+			struct fuse_file_info *fi, struct open_file *fh)
+{
+	fh->scratch = scratch_find(fs, node->id, node->sub);
+	if (!fh->scratch)
+		return -ENOENT;
+	if ((fi->flags & O_TRUNC) && (fi->flags & O_ACCMODE) != O_RDONLY)
+		return scratch_truncate(fs, fh->scratch, 0);
+	return 0;
+}
+
+/* A JSON attribute opened for writing starts from its current bytes. */
+static int open_document(struct clerkfs *fs, struct node *node,
+			 struct fuse_file_info *fi, struct open_file *fh)
+{
+	int ret = tree_read(fs, node, &fh->content);
+
+	if (ret < 0)
+		return ret;
+	if (fi->flags & O_TRUNC)
+		g_string_truncate(fh->content, 0);
+	fh->base = object_copy(fs, node);
+	return fh->base ? 0 : -EIO;
+}
+
+static int open_attribute(struct clerkfs *fs, struct node *node,
+			  struct fuse_file_info *fi, struct open_file *fh)
+{
+	if (fs->opts.read_only)
+		return -EROFS;
+	if (node->kind != NODE_USER_FILE && node->kind != NODE_ORG_FILE)
+		return tree_is_writable(node) ? -EPERM : -EACCES;
+	fh->writing = true;
+	if (save_at_write(node)) {
+		fh->content = g_string_new(NULL);
+		return 0;
+	}
+	return open_document(fs, node, fi, fh);
+}
+
+int write_open(struct clerkfs *fs, struct node *node,
+	       struct fuse_file_info *fi)
+{
+	struct open_file *fh = g_new0(struct open_file, 1);
+	int ret;
+
+	g_mutex_init(&fh->lock);
+	fh->node = node;
+	if (node->kind == NODE_SCRATCH)
+		ret = open_scratch(fs, node, fi, fh);
+	else
+		ret = open_attribute(fs, node, fi, fh);
+	if (ret < 0) {
+		fh->node = NULL;
+		write_release(fs, fh);
+		if (fh->content)
+			g_string_free(fh->content, TRUE);
+		g_mutex_clear(&fh->lock);
+		g_free(fh);
+		return ret;
+	}
+	g_atomic_int_inc(&node->refs);	/* the handle's reference */
+	fi->fh = (uint64_t)(uintptr_t)fh;
+	fi->direct_io = 1;
+	return 0;
+}
+
+void write_release(struct clerkfs *fs, struct open_file *fh)
+{
+	if (fh->node && fh->writing)
+		mark_dirty(fs, fh, false);
+	cJSON_Delete(fh->base);
+	fh->base = NULL;
+	if (fh->scratch)
+		scratch_put(fs, fh->scratch);
+	fh->scratch = NULL;
+	if (fh->node)
+		nodes_put(fs, fh->node);
+	fh->node = NULL;
+}
+
+/* ---- write, flush, fsync -------------------------------------------------- */
+
+/*
+ * Saves the handle's bytes when they changed; 0 or the errno of the
+ * refusal, which is logged.  The handle's lock is held.
+ */
+static int commit(struct clerkfs *fs, struct open_file *fh)
+{
+	char why[SAVE_WHY_MAX] = "";
+	int ret;
+
+	if (!fh->writing || !fh->dirty)
+		return 0;
+	ret = save_json(fs, fh->node, fh->content->str, fh->content->len,
+			fh->base, why);
+	if (ret < 0)
+		return refuse(fs, fh->node, NULL, ret, why);
+
+	fh->dirty = false;
+	mark_dirty(fs, fh, false);
+	cJSON_Delete(fh->base);
+	fh->base = object_copy(fs, fh->node);
+	notify_object(fs, fh->node->id, 0);
+	return 0;
+}
+
+static int write_value(struct clerkfs *fs, struct open_file *fh,
+		       const char *buf, size_t size)
+{
+	char why[SAVE_WHY_MAX] = "";
+	int ret = save_value(fs, fh->node, buf, size, why);
+
+	if (ret < 0)
+		return refuse(fs, fh->node, NULL, ret, why);
+	notify_object(fs, fh->node->id, fh->node->ino);
+	return 0;
+}
+
+/* Puts the bytes into the writer's buffer; the lock is held. */
+static int write_buffer(struct clerkfs *fs, struct open_file *fh,
+			const char *buf, size_t size, off_t off)
+{
+	size_t end = (size_t)off + size;
+
+	if (end > DOCUMENT_MAX)
+		return -EFBIG;
+	if (end > fh->content->len) {
+		size_t old = fh->content->len;
+
+		g_string_set_size(fh->content, end);
+		memset(fh->content->str + old, 0, end - old);
+	}
+	memcpy(fh->content->str + off, buf, size);
+	fh->dirty = true;
+	mark_dirty(fs, fh, true);
+	return 0;
+}
+
+void write_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
+		    size_t size, off_t off, struct fuse_file_info *fi)
+{
+	struct clerkfs *fs = fs_of(req);
+	struct open_file *fh = open_file_of(fi);
+	ssize_t ret;
+
+	if (fh->scratch) {
+		ret = scratch_write(fs, fh->scratch, buf, size, off);
+	} else if (!fh->writing) {
+		ret = -EBADF;
+	} else {
+		g_mutex_lock(&fh->lock);
+		if (save_at_write(fh->node))
+			ret = write_value(fs, fh, buf, size);
+		else
+			ret = write_buffer(fs, fh, buf, size, off);
+		g_mutex_unlock(&fh->lock);
+	}
+	if (ret < 0)
+		fuse_reply_err(req, (int)-ret);
+	else
+		fuse_reply_write(req, size);
+}
+
+void write_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct open_file *fh = open_file_of(fi);
+	int ret;
+
+	g_mutex_lock(&fh->lock);
+	ret = commit(fs_of(req), fh);
+	g_mutex_unlock(&fh->lock);
+	fuse_reply_err(req, -ret);
+}
+
+void write_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
+		    struct fuse_file_info *fi)
+{
+	write_op_flush(req, ino, fi);
+}
+
+/* ---- setattr --------------------------------------------------------------- */
+
+/* A size change through a handle opened for writing. */
+static int truncate_buffer(struct clerkfs *fs, struct open_file *fh,
+			   off_t size)
+{
+	int ret = 0;
+
+	g_mutex_lock(&fh->lock);
+	if ((size_t)size > DOCUMENT_MAX) {
+		ret = -EFBIG;
+	} else if ((size_t)size < fh->content->len) {
+		g_string_truncate(fh->content, (gsize)size);
+	} else if ((size_t)size > fh->content->len) {
+		size_t old = fh->content->len;
+
+		g_string_set_size(fh->content, (gsize)size);
+		memset(fh->content->str + old, 0, (size_t)size - old);
+	}
+	if (ret == 0) {
+		fh->dirty = true;
+		mark_dirty(fs, fh, true);
+	}
+	g_mutex_unlock(&fh->lock);
+	return ret;
+}
+
+/* truncate(2) on a path: a save of the shortened bytes, at once. */
+static int truncate_path(struct clerkfs *fs, struct node *node, off_t size)
+{
+	char why[SAVE_WHY_MAX] = "";
+	GString *content = NULL;
+	int ret;
+
+	if (save_at_write(node) || (node->kind != NODE_USER_FILE &&
+				    node->kind != NODE_ORG_FILE))
+		return -EPERM;
+	ret = tree_read(fs, node, &content);
+	if (ret < 0)
+		return ret;
+	g_string_set_size(content, MIN((gsize)size, content->len));
+	ret = save_json(fs, node, content->str, content->len, NULL, why);
+	g_string_free(content, TRUE);
+	if (ret < 0)
+		return refuse(fs, node, NULL, ret, why);
+	notify_object(fs, node->id, node->ino);
+	return 0;
+}
+
+static int setattr_scratch(struct clerkfs *fs, struct node *node,
+			   struct stat *attr, int to_set)
+{
+	struct scratch *s = scratch_find(fs, node->id, node->sub);
+	int ret = 0;
+
+	if (!s)
+		return -ENOENT;
+	if (to_set & FUSE_SET_ATTR_SIZE)
+		ret = scratch_truncate(fs, s, attr->st_size);
+	scratch_setattr(fs, s, attr, to_set);
+	scratch_put(fs, s);
+	return ret;
+}
+
+/* chmod and chown to the values a file has succeed; others do not. */
+static int check_owner_mode(struct clerkfs *fs, struct node *node,
+			    struct stat *attr, int to_set)
+{
+	struct stat now;
+	double ttl;
+	int ret = ops_attr(fs, node, &now, &ttl);
+
+	if (ret < 0)
+		return ret;
+	if ((to_set & FUSE_SET_ATTR_MODE) &&
+	    (attr->st_mode & 07777) != (now.st_mode & 07777))
+		return -EPERM;
+	if ((to_set & FUSE_SET_ATTR_UID) && attr->st_uid != now.st_uid)
+		return -EPERM;
+	if ((to_set & FUSE_SET_ATTR_GID) && attr->st_gid != now.st_gid)
+		return -EPERM;
+	return 0;
+}
+
+static int setattr_node(struct clerkfs *fs, struct node *node,
+			struct stat *attr, int to_set,
+			struct fuse_file_info *fi)
+{
+	struct open_file *fh = fi ? open_file_of(fi) : NULL;
+	int ret;
+
+	if (node->kind == NODE_SCRATCH)
+		return setattr_scratch(fs, node, attr, to_set);
+	ret = check_owner_mode(fs, node, attr, to_set);
+	if (ret < 0 || !(to_set & FUSE_SET_ATTR_SIZE))
+		return ret;
+	if (fs->opts.read_only)
+		return -EROFS;
+	if (fh && fh->writing && !save_at_write(node))
+		return truncate_buffer(fs, fh, attr->st_size);
+	if (fh && fh->writing)
+		return 0;	/* banned, locked: the write decides */
+	return truncate_path(fs, node, attr->st_size);
+}
+
+void write_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
+		      int to_set, struct fuse_file_info *fi)
+{
+	struct clerkfs *fs = fs_of(req);
+	struct node *node = nodes_get(fs, ino);
+	struct stat st;
+	double ttl = 0;
+	int ret;
+
+	if (!node) {
+		fuse_reply_err(req, ESTALE);
+		return;
+	}
+	ret = setattr_node(fs, node, attr, to_set, fi);
+	if (ret == 0)
+		ret = ops_attr(fs, node, &st, &ttl);
+	nodes_put(fs, node);
+	if (ret < 0)
+		fuse_reply_err(req, -ret);
+	else
+		fuse_reply_attr(req, &st, ttl);
+}
+
+/* ---- creating and removing scratch files ----------------------------------- */
+
+/* Creates a scratch file name in dir; fills spec. */
+static int create_scratch(struct clerkfs *fs, struct node *dir,
+			  const char *name, mode_t mode,
+			  struct node_spec *spec)
+{
+	char *key = scratch_dir_key(dir);
+	int ret;
+
+	if (!key)
+		return -EPERM;
+	ret = scratch_create(fs, key, name, mode, NULL);
+	if (ret < 0) {
+		g_free(key);
+		return ret;
+	}
+	spec->kind = NODE_SCRATCH;
+	spec->id = key;
+	spec->sub = g_strdup(name);
+	return 0;
+}
+
+/* What may be created in dir under name: a scratch file, or nothing. */
+static int create_in(struct clerkfs *fs, struct node *dir, const char *name,
+		     mode_t mode, struct node_spec *spec)
+{
+	if (fs->opts.read_only)
+		return -EROFS;
+	if (!scratch_dir_key_kind(dir->kind))
+		return refuse(fs, dir, name, -EPERM,
+			      "files cannot be created here");
+	if (dir->kind == NODE_MEMBERS_ORG && g_str_has_prefix(name, "user_"))
+		return refuse(fs, dir, name, -EPERM,
+			      "adding members is not available yet");
+	return create_scratch(fs, dir, name, mode, spec);
+}
+
+/* Opens the node just made for a create. */
+static void reply_created(fuse_req_t req, struct clerkfs *fs,
+			  fuse_ino_t parent, const char *name,
+			  const struct node_spec *spec,
+			  struct fuse_file_info *fi)
+{
+	struct node *child = nodes_add(fs, parent, name, spec);
+	struct fuse_entry_param e;
+	double ttl = 0;
+	int ret;
+
+	memset(&e, 0, sizeof(e));
+	ret = ops_attr(fs, child, &e.attr, &ttl);
+	if (ret == 0)
+		ret = write_open(fs, child, fi);
+	if (ret < 0) {
+		nodes_forget(fs, child->ino, 1);
+		nodes_put(fs, child);
+		fuse_reply_err(req, -ret);
+		return;
+	}
+	e.ino = child->ino;
+	e.attr_timeout = ttl;
+	e.entry_timeout = ttl;
+	nodes_put(fs, child);
+	fuse_reply_create(req, &e, fi);
+}
+
+void write_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
+		     mode_t mode, struct fuse_file_info *fi)
+{
+	struct clerkfs *fs = fs_of(req);
+	struct node *dir = nodes_get(fs, parent);
+	struct node_spec spec = { 0 };
+	int ret;
+
+	if (!dir) {
+		fuse_reply_err(req, ESTALE);
+		return;
+	}
+	ret = create_in(fs, dir, name, mode, &spec);
+	nodes_put(fs, dir);
+	if (ret < 0)
+		fuse_reply_err(req, -ret);
+	else
+		reply_created(req, fs, parent, name, &spec, fi);
+	node_spec_clear(&spec);
+}
+
+void write_op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
+		    mode_t mode, dev_t rdev)
+{
+	struct clerkfs *fs = fs_of(req);
+	struct node *dir = nodes_get(fs, parent);
+	struct node_spec spec = { 0 };
+	int ret;
+
+	if (!dir) {
+		fuse_reply_err(req, ESTALE);
+		return;
+	}
+	ret = S_ISREG(mode) ? create_in(fs, dir, name, mode, &spec) : -EPERM;
+	nodes_put(fs, dir);
+	if (ret < 0)
+		fuse_reply_err(req, -ret);
+	else
+		ops_reply_entry(req, fs, parent, name, &spec);
+	node_spec_clear(&spec);
+}
+
+static int unlink_in(struct clerkfs *fs, struct node *dir, const char *name)
+{
+	char *key = scratch_dir_key(dir);
+	int ret = key ? scratch_remove(fs, key, name) : -ENOENT;
+
+	g_free(key);
+	if (ret == 0 || fs->opts.read_only)
+		return ret == 0 ? 0 : -EROFS;
+	if (dir->kind == NODE_USER_ORGS)
+		return refuse(fs, dir, name, -EPERM, "memberships are "
+			      "changed in members/<org id>/, not here");
+	return refuse(fs, dir, name, -EPERM, "attribute files and links "
+		      "cannot be removed");
+}
+
+void write_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct clerkfs *fs = fs_of(req);
+	struct node *dir = nodes_get(fs, parent);
+	int ret;
+
+	if (!dir) {
+		fuse_reply_err(req, ESTALE);
+		return;
+	}
+	ret = unlink_in(fs, dir, name);
+	nodes_put(fs, dir);
+	fuse_reply_err(req, -ret);
+}
+
+/* ---- rename and link ----------------------------------------------------- */
+
+static bool is_document(const struct node_spec *spec)
+{
+	return (spec->kind == NODE_USER_FILE || spec->kind == NODE_ORG_FILE) &&
+	       spec->attr != ATTR_BANNED && spec->attr != ATTR_LOCKED;
+}
+
+/* rename(scratch, attribute): the scratch content is saved. */
+static int rename_over(struct clerkfs *fs, struct node *dir,
+		       const struct node_spec *from, const char *name,
+		       const struct node_spec *to, const char *newname)
+{
+	char why[SAVE_WHY_MAX] = "";
+	struct node target = { .kind = to->kind, .attr = to->attr,
+			       .id = to->id };
+	struct scratch *s = scratch_find(fs, from->id, from->sub);
+	fuse_ino_t ino;
+	GString *content;
+	int ret;
+
+	if (!s)
+		return -ENOENT;
+	if (!is_document(to) && !save_at_write(&target)) {
+		scratch_put(fs, s);
+		return refuse(fs, dir, newname, -EPERM,
+			      "only JSON attribute files can be replaced");
+	}
+	content = scratch_content(fs, s);
+	scratch_put(fs, s);
+	if (save_at_write(&target))
+		ret = save_value(fs, &target, content->str, content->len, why);
+	else
+		ret = save_json(fs, &target, content->str, content->len, NULL,
+				why);
+	g_string_free(content, TRUE);
+	if (ret < 0) {
+		/* mv reads EINVAL as "into a subdirectory of itself". */
+		return refuse(fs, dir, newname, ret == -EINVAL ? -EIO : ret,
+			      why);
+	}
+
+	scratch_remove(fs, from->id, from->sub);
+	ino = nodes_ino_of(fs, dir->ino, name);
+	if (ino)
+		nodes_rebind(fs, ino, dir->ino, newname, to);
+	notify_object(fs, to->id, 0);
+	return 0;
+}
+
+/* rename(attribute, new name): a copy of it as a scratch file. */
+static int rename_copy(struct clerkfs *fs, struct node *dir,
+		       const char *name, const struct node_spec *from,
+		       const char *newname)
+{
+	struct node source = { .kind = from->kind, .attr = from->attr,
+			       .id = from->id, .sub = from->sub };
+	char *key = scratch_dir_key(dir);
+	GString *content = NULL;
+	int ret = tree_read(fs, &source, &content);
+
+	if (ret == 0)
+		ret = scratch_store(fs, key, newname, content->str,
+				    content->len);
+	if (content)
+		g_string_free(content, TRUE);
+	g_free(key);
+	/* The kernel moved the attribute's entry; show both names anew. */
+	notify_entry(fs, dir->ino, name);
+	notify_entry(fs, dir->ino, newname);
+	return ret;
+}
+
+static int rename_in(struct clerkfs *fs, struct node *dir, const char *name,
+		     const char *newname)
+{
+	struct node_spec from, to;
+	int ret, to_ret;
+
+	ret = tree_lookup(fs, dir, name, &from);
+	if (ret < 0)
+		return ret;
+	to_ret = tree_lookup(fs, dir, newname, &to);
+	if (to_ret < 0 && to_ret != -ENOENT) {
+		node_spec_clear(&from);
+		return to_ret;
+	}
+	if (from.kind == NODE_SCRATCH && (to_ret == -ENOENT ||
+					  to.kind == NODE_SCRATCH))
+		ret = scratch_rename(fs, from.id, from.sub, newname);
+	else if (from.kind == NODE_SCRATCH)
+		ret = rename_over(fs, dir, &from, name, &to, newname);
+	else if (to_ret == -ENOENT && (from.kind == NODE_USER_FILE ||
+				       from.kind == NODE_ORG_FILE))
+		ret = rename_copy(fs, dir, name, &from, newname);
+	else
+		ret = refuse(fs, dir, name, -EPERM, "attribute files and "
+			     "links cannot be renamed or replaced");
+	node_spec_clear(&from);
+	if (to_ret == 0)
+		node_spec_clear(&to);
+	return ret;
+}
+
+void write_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+		     fuse_ino_t newparent, const char *newname,
+		     unsigned int flags)
+{
+	struct clerkfs *fs = fs_of(req);
+	struct node *dir = nodes_get(fs, parent);
+	int ret;
+
+	if (!dir) {
+		fuse_reply_err(req, ESTALE);
+		return;
+	}
+	if (fs->opts.read_only)
+		ret = -EROFS;
+	else if (flags & RENAME_EXCHANGE)
+		ret = -EINVAL;
+	else if (parent != newparent)
+		ret = -EXDEV;
+	else if (!scratch_dir_key_kind(dir->kind))
+		ret = refuse(fs, dir, name, -EPERM, "nothing can be renamed "
+			     "here");
+	else
+		ret = rename_in(fs, dir, name, newname);
+	nodes_put(fs, dir);
+	fuse_reply_err(req, -ret);
+}
+
+/* link(file, new name): a copy as a scratch file, as rename_copy. */
+static int link_copy(struct clerkfs *fs, struct node *node,
+		     struct node *dir, const char *newname,
+		     struct node_spec *spec)
+{
+	char *key = scratch_dir_key(dir);
+	GString *content = NULL;
+	int ret = -EPERM;
+
+	if (key && node->kind == NODE_SCRATCH) {
+		struct scratch *s = scratch_find(fs, node->id, node->sub);
+
+		content = s ? scratch_content(fs, s) : NULL;
+		scratch_put(fs, s);
+		ret = content ? 0 : -ENOENT;
+	} else if (key && (node->kind == NODE_USER_FILE ||
+			   node->kind == NODE_ORG_FILE)) {
+		ret = tree_read(fs, node, &content);
+	}
+	if (ret == 0)
+		ret = scratch_store(fs, key, newname, content->str,
+				    content->len);
+	if (ret == 0) {
+		spec->kind = NODE_SCRATCH;
+		spec->id = key;
+		spec->sub = g_strdup(newname);
+		key = NULL;
+	}
+	if (content)
+		g_string_free(content, TRUE);
+	g_free(key);
+	return ret;
+}
+
+void write_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
+		   const char *newname)
+{
+	struct clerkfs *fs = fs_of(req);
+	struct node *node = nodes_get(fs, ino);
+	struct node *dir = nodes_get(fs, newparent);
+	struct node_spec spec = { 0 };
+	int ret;
+
+	if (!node || !dir)
+		ret = -ESTALE;
+	else if (fs->opts.read_only)
+		ret = -EROFS;
+	else
+		ret = link_copy(fs, node, dir, newname, &spec);
+	nodes_put(fs, node);
+	nodes_put(fs, dir);
+	if (ret < 0)
+		fuse_reply_err(req, -ret);
+	else
+		ops_reply_entry(req, fs, newparent, newname, &spec);
+	node_spec_clear(&spec);
+}
