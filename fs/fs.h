@@ -49,6 +49,7 @@ enum node_kind {
 	NODE_META,		/* .clerkfs/ */
 	NODE_META_FILE,		/* .clerkfs/stats, errors */
 	NODE_SCRATCH,		/* an editor's file in an object directory */
+	NODE_PENDING,		/* a file being written to create an object */
 };
 
 /* Attribute files, by name. */
@@ -189,6 +190,11 @@ int tree_readlink(struct clerkfs *fs, const struct node *node, char **target);
 void dir_entry_free(gpointer entry);
 /* Whether directories of this kind hold scratch files. */
 bool scratch_dir_key_kind(enum node_kind kind);
+/*
+ * The scratch key under which files being written to create objects in
+ * dir are kept ("new-user", "new-member/<org id>", ...), or NULL.
+ */
+char *tree_pending_key(const struct node *dir);
 /* Whether an attribute file of this kind can be written. */
 bool tree_is_writable(const struct node *node);
 

@@ -296,7 +296,8 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, ESTALE);
 		return;
 	}
-	if (node->kind == NODE_SCRATCH || wants_write(fi))
+	if (node->kind == NODE_SCRATCH || node->kind == NODE_PENDING ||
+	    wants_write(fi))
 		ret = write_open(fs, node, fi);
 	else if (node->kind == NODE_SEARCH_FILE)
 		ret = open_search(fs, node, fi);
@@ -405,7 +406,7 @@ static void fs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 	if (dir->kind == NODE_SEARCH_RES)
 		ret = search_mkdir(fs, dir, name, &spec);
 	else
-		ret = ops_refuse(fs, -EPERM);
+		ret = write_mkdir(fs, dir, name, &spec);
 	nodes_put(fs, dir);
 	if (ret < 0)
 		fuse_reply_err(req, -ret);
@@ -427,7 +428,7 @@ static void fs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 	if (dir->kind == NODE_SEARCH_RES)
 		ret = search_rmdir(fs, dir, name);
 	else
-		ret = ops_refuse(fs, -EPERM);
+		ret = write_rmdir(fs, dir, name);
 	nodes_put(fs, dir);
 	fuse_reply_err(req, -ret);
 }

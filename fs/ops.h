@@ -25,6 +25,7 @@ struct open_file {
 	cJSON *base;
 	bool writing;			/* opened for writing an attribute */
 	bool dirty;			/* changed since opened or saved */
+	bool pending;			/* a file that creates an object */
 };
 
 static inline struct clerkfs *fs_of(fuse_req_t req)
@@ -69,6 +70,10 @@ void write_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name);
 void write_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		     fuse_ino_t newparent, const char *newname,
 		     unsigned int flags);
+/* mkdir and rmdir of users and organizations (fs/write.c). */
+int write_mkdir(struct clerkfs *fs, struct node *dir, const char *name,
+		struct node_spec *spec);
+int write_rmdir(struct clerkfs *fs, struct node *dir, const char *name);
 void write_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 		   const char *newname);
 

@@ -103,6 +103,7 @@ static mode_t kind_type(enum node_kind kind)
 	case NODE_META_FILE:
 	case NODE_SEARCH_FILE:
 	case NODE_SCRATCH:
+	case NODE_PENDING:
 		return S_IFREG;
 	case NODE_USER_LINK:
 	case NODE_USER_ORG_LINK:
@@ -245,6 +246,8 @@ static int lookup_user(struct clerkfs *fs, const char *name,
 	if (names_is_id(name, "user_")) {
 		ret = exists_user(fs, name);
 		id = ret == 0 ? g_strdup(name) : NULL;
+	} else if (g_str_has_suffix(name, ".json")) {
+		return -ENOENT;	/* a new user's body, not an alias */
 	} else {
 		if (names_is_email(name))
 			kind = ALIAS_EMAIL;
@@ -452,10 +455,48 @@ static int lookup_object_dir(struct clerkfs *fs, const struct node *dir,
 	return ret;
 }
 
+char *tree_pending_key(const struct node *dir)
+{
+	switch (dir->kind) {
+	case NODE_USERS:
+		return g_strdup("new-user");
+	case NODE_ORGS:
+		return g_strdup("new-org");
+	case NODE_SESSIONS_USER:
+		return g_strconcat("new-session/", dir->id, NULL);
+	case NODE_EMAILS_USER:
+		return g_strconcat("new-email/", dir->id, NULL);
+	case NODE_MEMBERS_ORG:
+		return g_strconcat("new-member/", dir->id, NULL);
+	default:
+		return NULL;
+	}
+}
+
+/* A file being written to create an object (see fs/create.h). */
+static int lookup_pending(struct clerkfs *fs, const struct node *dir,
+			  const char *name, struct node_spec *spec)
+{
+	char *key = tree_pending_key(dir);
+	struct scratch *s = key ? scratch_find(fs, key, name) : NULL;
+
+	if (!s) {
+		g_free(key);
+		return -ENOENT;
+	}
+	scratch_put(fs, s);
+	spec->kind = NODE_PENDING;
+	spec->id = key;
+	spec->sub = g_strdup(name);
+	return 0;
+}
+
 int tree_lookup(struct clerkfs *fs, const struct node *dir,
 		const char *name, struct node_spec *spec)
 {
 	memset(spec, 0, sizeof(*spec));
+	if (lookup_pending(fs, dir, name, spec) == 0)
+		return 0;
 	if (scratch_dir_key_kind(dir->kind))
 		return lookup_object_dir(fs, dir, name, spec);
 	if (name[0] == '.' && dir->kind != NODE_ROOT)
@@ -908,6 +949,13 @@ static int scratch_attr(struct clerkfs *fs, const struct node *node,
 {
 	struct scratch *s = scratch_find(fs, node->id, node->sub);
 
+	if (!s && node->kind == NODE_PENDING) {
+		/* Its object was created: an empty file, until forgotten. */
+		st->st_mode = S_IFREG | 0600;
+		st->st_nlink = 1;
+		*ttl = 0;
+		return 0;
+	}
 	if (!s)
 		return -ENOENT;
 	scratch_stat(fs, s, st);
@@ -1040,7 +1088,7 @@ int tree_attr(struct clerkfs *fs, const struct node *node, struct stat *st,
 	fill_common(fs, node, st);
 	if (node->kind == NODE_SEARCH_QUERY || node->kind == NODE_SEARCH_FILE)
 		return search_attr(fs, node, st, ttl);
-	if (node->kind == NODE_SCRATCH)
+	if (node->kind == NODE_SCRATCH || node->kind == NODE_PENDING)
 		return scratch_attr(fs, node, st, ttl);
 	switch (kind_type(node->kind)) {
 	case S_IFLNK:

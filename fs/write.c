@@ -18,11 +18,22 @@
 
 #include "api/json.h"
 #include "api/log.h"
+#include "fs/create.h"
+#include "fs/names.h"
 #include "fs/notify.h"
 #include "fs/save.h"
 #include "fs/scratch.h"
 
 #define DOCUMENT_MAX (16u << 20)
+
+static int pending_commit(struct clerkfs *fs, struct node *node);
+static void pending_release(struct clerkfs *fs, struct node *node);
+
+/* Files whose writes act at once: banned, locked, a member's role. */
+static bool acts_at_write(const struct node *node)
+{
+	return save_at_write(node) || node->kind == NODE_MEMBER;
+}
 
 /* Logs a refusal of name in dir (or of node itself when name is NULL). */
 static int refuse(struct clerkfs *fs, const struct node *node,
@@ -96,14 +107,30 @@ static int open_attribute(struct clerkfs *fs, struct node *node,
 {
 	if (fs->opts.read_only)
 		return -EROFS;
-	if (node->kind != NODE_USER_FILE && node->kind != NODE_ORG_FILE)
-		return tree_is_writable(node) ? -EPERM : -EACCES;
+	if (!tree_is_writable(node))
+		return -EACCES;
 	fh->writing = true;
-	if (save_at_write(node)) {
+	if (acts_at_write(node)) {
 		fh->content = g_string_new(NULL);
 		return 0;
 	}
+	if (node->kind == NODE_EMAIL) {
+		int ret = tree_read(fs, node, &fh->content);
+
+		if (ret == 0 && (fi->flags & O_TRUNC))
+			g_string_truncate(fh->content, 0);
+		return ret;
+	}
 	return open_document(fs, node, fi, fh);
+}
+
+static int open_pending(struct clerkfs *fs, struct node *node,
+			struct fuse_file_info *fi, struct open_file *fh)
+{
+	int ret = open_scratch(fs, node, fi, fh);
+
+	fh->pending = ret == 0;
+	return ret;
 }
 
 int write_open(struct clerkfs *fs, struct node *node,
@@ -116,6 +143,8 @@ int write_open(struct clerkfs *fs, struct node *node,
 	fh->node = node;
 	if (node->kind == NODE_SCRATCH)
 		ret = open_scratch(fs, node, fi, fh);
+	else if (node->kind == NODE_PENDING)
+		ret = open_pending(fs, node, fi, fh);
 	else
 		ret = open_attribute(fs, node, fi, fh);
 	if (ret < 0) {
@@ -135,6 +164,8 @@ int write_open(struct clerkfs *fs, struct node *node,
 
 void write_release(struct clerkfs *fs, struct open_file *fh)
 {
+	if (fh->node && fh->pending)
+		pending_release(fs, fh->node);
 	if (fh->node && fh->writing)
 		mark_dirty(fs, fh, false);
 	cJSON_Delete(fh->base);
@@ -145,6 +176,144 @@ void write_release(struct clerkfs *fs, struct open_file *fh)
 	if (fh->node)
 		nodes_put(fs, fh->node);
 	fh->node = NULL;
+}
+
+/* ---- files that create objects -------------------------------------------- */
+
+static enum pending_kind pending_kind_of(const char *key, const char **owner)
+{
+	static const struct {
+		const char *prefix;
+		enum pending_kind kind;
+	} kinds[] = {
+		{ "new-user", PENDING_USER },
+		{ "new-org", PENDING_ORG },
+		{ "new-session/", PENDING_SESSION },
+		{ "new-email/", PENDING_EMAIL },
+		{ "new-member/", PENDING_MEMBER },
+	};
+
+	for (size_t i = 0; i < G_N_ELEMENTS(kinds); i++) {
+		if (!g_str_has_prefix(key, kinds[i].prefix))
+			continue;
+		*owner = strchr(key, '/') ? strchr(key, '/') + 1 : NULL;
+		return kinds[i].kind;
+	}
+	return PENDING_NONE;
+}
+
+/*
+ * What the pending file's name stands for once its object exists: the
+ * member or email address file it becomes; others leave the tree.
+ */
+static void pending_done(struct clerkfs *fs, struct node *node,
+			 enum pending_kind kind, const char *owner,
+			 const char *new_id, int ret)
+{
+	struct node_spec spec = { 0 };
+
+	scratch_remove(fs, node->id, node->sub);
+	if (ret == 0 && kind == PENDING_MEMBER) {
+		spec.kind = NODE_MEMBER;
+		spec.sub = (char *)node->sub;
+	} else if (ret == 0 && kind == PENDING_EMAIL && new_id) {
+		spec.kind = NODE_EMAIL;
+		spec.sub = (char *)new_id;
+	} else if (ret == 0 && kind == PENDING_SESSION && new_id) {
+		/* The file stands for the new session until it is named. */
+		spec.kind = NODE_SESSION;
+		spec.id = (char *)new_id;
+		spec.sub = (char *)owner;
+		nodes_rebind(fs, node->ino, node->parent, node->sub, &spec);
+		notify_entry(fs, node->parent, node->sub);
+		return;
+	} else {
+		notify_entry(fs, node->parent, node->sub);
+		return;
+	}
+	spec.id = (char *)owner;
+	nodes_rebind(fs, node->ino, node->parent, node->sub, &spec);
+	notify_object(fs, owner, 0);
+}
+
+/*
+ * Sends the create a pending file stands for, once: the file's bytes are
+ * its body (or role).  Afterwards the file is gone or has become the
+ * object's file, whatever the outcome.
+ */
+static int pending_commit(struct clerkfs *fs, struct node *node)
+{
+	struct scratch *s = scratch_find(fs, node->id, node->sub);
+	char why[SAVE_WHY_MAX] = "";
+	const char *owner = NULL;
+	enum pending_kind kind = pending_kind_of(node->id, &owner);
+	char *new_id = NULL;
+	GString *text;
+	int ret;
+
+	if (!s)
+		return 0;	/* committed already */
+	text = scratch_content(fs, s);
+	scratch_put(fs, s);
+	ret = create_pending(fs, kind, owner, node->sub, text->str, text->len,
+			     &new_id, why);
+	g_string_free(text, TRUE);
+	pending_done(fs, node, kind, owner, new_id, ret);
+	g_free(new_id);
+	if (ret < 0)
+		return refuse(fs, node, NULL, ret, why);
+	return 0;
+}
+
+/*
+ * A pending file that was never written: members, email addresses and
+ * sessions are created with their defaults (touch); a user or
+ * organization needs a body, so nothing is sent.
+ */
+static void pending_release(struct clerkfs *fs, struct node *node)
+{
+	const char *owner;
+	enum pending_kind kind = pending_kind_of(node->id, &owner);
+	struct scratch *s = scratch_find(fs, node->id, node->sub);
+
+	if (!s)
+		return;
+	scratch_put(fs, s);
+	if (kind == PENDING_USER || kind == PENDING_ORG) {
+		scratch_remove(fs, node->id, node->sub);
+		notify_entry(fs, node->parent, node->sub);
+		return;
+	}
+	pending_commit(fs, node);
+}
+
+/* A member file acts at its write; other pending files keep the bytes. */
+static int write_pending(struct clerkfs *fs, struct open_file *fh,
+			 const char *buf, size_t size, off_t off)
+{
+	const char *owner;
+	enum pending_kind kind = pending_kind_of(fh->node->id, &owner);
+	struct scratch *s = scratch_find(fs, fh->node->id, fh->node->sub);
+	char why[SAVE_WHY_MAX] = "";
+	ssize_t n;
+	int ret;
+
+	if (kind != PENDING_MEMBER) {
+		if (!s)
+			return -ENOENT;
+		n = scratch_write(fs, s, buf, size, off);
+		scratch_put(fs, s);
+		fh->dirty = n >= 0;
+		return n < 0 ? (int)n : 0;
+	}
+	if (s) {
+		scratch_truncate(fs, s, 0);
+		scratch_write(fs, s, buf, size, 0);
+		scratch_put(fs, s);
+		return pending_commit(fs, fh->node);
+	}
+	ret = create_member_role(fs, owner, fh->node->sub, buf, size, why);
+	return ret < 0 ? refuse(fs, fh->node, NULL, ret, why) : 0;
 }
 
 /* ---- write, flush, fsync -------------------------------------------------- */
@@ -158,10 +327,17 @@ static int commit(struct clerkfs *fs, struct open_file *fh)
 	char why[SAVE_WHY_MAX] = "";
 	int ret;
 
+	if (fh->pending && fh->dirty)
+		return pending_commit(fs, fh->node);
 	if (!fh->writing || !fh->dirty)
 		return 0;
-	ret = save_json(fs, fh->node, fh->content->str, fh->content->len,
-			fh->base, why);
+	if (fh->node->kind == NODE_EMAIL)
+		ret = create_email_update(fs, fh->node->id, fh->node->sub,
+					  fh->content->str, fh->content->len,
+					  why);
+	else
+		ret = save_json(fs, fh->node, fh->content->str,
+				fh->content->len, fh->base, why);
 	if (ret < 0)
 		return refuse(fs, fh->node, NULL, ret, why);
 
@@ -177,8 +353,13 @@ static int write_value(struct clerkfs *fs, struct open_file *fh,
 		       const char *buf, size_t size)
 {
 	char why[SAVE_WHY_MAX] = "";
-	int ret = save_value(fs, fh->node, buf, size, why);
+	int ret;
 
+	if (fh->node->kind == NODE_MEMBER)
+		ret = create_member_role(fs, fh->node->id, fh->node->sub, buf,
+					 size, why);
+	else
+		ret = save_value(fs, fh->node, buf, size, why);
 	if (ret < 0)
 		return refuse(fs, fh->node, NULL, ret, why);
 	notify_object(fs, fh->node->id, fh->node->ino);
@@ -212,13 +393,17 @@ void write_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 	struct open_file *fh = open_file_of(fi);
 	ssize_t ret;
 
-	if (fh->scratch) {
+	if (fh->pending) {
+		g_mutex_lock(&fh->lock);
+		ret = write_pending(fs, fh, buf, size, off);
+		g_mutex_unlock(&fh->lock);
+	} else if (fh->scratch) {
 		ret = scratch_write(fs, fh->scratch, buf, size, off);
 	} else if (!fh->writing) {
 		ret = -EBADF;
 	} else {
 		g_mutex_lock(&fh->lock);
-		if (save_at_write(fh->node))
+		if (acts_at_write(fh->node))
 			ret = write_value(fs, fh, buf, size);
 		else
 			ret = write_buffer(fs, fh, buf, size, off);
@@ -311,6 +496,20 @@ static int setattr_scratch(struct clerkfs *fs, struct node *node,
 	return ret;
 }
 
+/* touch of a new member, email address or session creates it. */
+static int setattr_pending(struct clerkfs *fs, struct node *node,
+			   struct stat *attr, int to_set)
+{
+	const char *owner;
+	enum pending_kind kind = pending_kind_of(node->id, &owner);
+	int times = FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME |
+		    FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_MTIME_NOW;
+
+	if ((to_set & times) && kind != PENDING_USER && kind != PENDING_ORG)
+		return pending_commit(fs, node);
+	return setattr_scratch(fs, node, attr, to_set);
+}
+
 /* chmod and chown to the values a file has succeed; others do not. */
 static int check_owner_mode(struct clerkfs *fs, struct node *node,
 			    struct stat *attr, int to_set)
@@ -338,6 +537,8 @@ static int setattr_node(struct clerkfs *fs, struct node *node,
 	struct open_file *fh = fi ? open_file_of(fi) : NULL;
 	int ret;
 
+	if (node->kind == NODE_PENDING)
+		return setattr_pending(fs, node, attr, to_set);
 	if (node->kind == NODE_SCRATCH)
 		return setattr_scratch(fs, node, attr, to_set);
 	ret = check_owner_mode(fs, node, attr, to_set);
@@ -366,8 +567,11 @@ void write_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		return;
 	}
 	ret = setattr_node(fs, node, attr, to_set, fi);
+	nodes_put(fs, node);
+	/* A pending file may have become its object meanwhile. */
+	node = nodes_get(fs, ino);
 	if (ret == 0)
-		ret = ops_attr(fs, node, &st, &ttl);
+		ret = node ? ops_attr(fs, node, &st, &ttl) : -ESTALE;
 	nodes_put(fs, node);
 	if (ret < 0)
 		fuse_reply_err(req, -ret);
@@ -398,19 +602,69 @@ static int create_scratch(struct clerkfs *fs, struct node *dir,
 	return 0;
 }
 
-/* What may be created in dir under name: a scratch file, or nothing. */
+/* Creates a file that will create an object when written or closed. */
+static int create_pending_file(struct clerkfs *fs, struct node *dir,
+			       const char *name, struct node_spec *spec)
+{
+	char *key = tree_pending_key(dir);
+	int ret = scratch_create(fs, key, name, 0600, NULL);
+
+	if (ret < 0) {
+		g_free(key);
+		return ret;
+	}
+	spec->kind = NODE_PENDING;
+	spec->id = key;
+	spec->sub = g_strdup(name);
+	return 0;
+}
+
+/* Why name cannot create an object in dir, or NULL when it can. */
+static const char *pending_refusal(struct clerkfs *fs, struct node *dir,
+				   const char *name, int *err)
+{
+	*err = -EINVAL;
+	switch (dir->kind) {
+	case NODE_USERS:
+	case NODE_ORGS:
+		*err = -EPERM;
+		return g_str_has_suffix(name, ".json") ? NULL
+			: "only NAME.json files (the new object's JSON) and "
+			  "directories can be created here";
+	case NODE_SESSIONS_USER:
+		*err = -EOPNOTSUPP;
+		return api_is_production(fs->api)
+			? "sessions can be created only on development "
+			  "instances" : NULL;
+	case NODE_EMAILS_USER:
+		return names_is_email(name) ? NULL
+			: "the file name must be the new email address";
+	default:
+		*err = -EPERM;
+		return "files cannot be created here";
+	}
+}
+
+/*
+ * What may be created in dir under name: a file that creates an object,
+ * a scratch file in an object directory, or nothing.
+ */
 static int create_in(struct clerkfs *fs, struct node *dir, const char *name,
 		     mode_t mode, struct node_spec *spec)
 {
+	const char *why;
+	int err;
+
 	if (fs->opts.read_only)
 		return -EROFS;
-	if (!scratch_dir_key_kind(dir->kind))
-		return refuse(fs, dir, name, -EPERM,
-			      "files cannot be created here");
-	if (dir->kind == NODE_MEMBERS_ORG && g_str_has_prefix(name, "user_"))
-		return refuse(fs, dir, name, -EPERM,
-			      "adding members is not available yet");
-	return create_scratch(fs, dir, name, mode, spec);
+	if (dir->kind == NODE_MEMBERS_ORG && names_is_id(name, "user_"))
+		return create_pending_file(fs, dir, name, spec);
+	if (scratch_dir_key_kind(dir->kind))
+		return create_scratch(fs, dir, name, mode, spec);
+	why = pending_refusal(fs, dir, name, &err);
+	if (why)
+		return refuse(fs, dir, name, err, why);
+	return create_pending_file(fs, dir, name, spec);
 }
 
 /* Opens the node just made for a create. */
@@ -483,14 +737,50 @@ void write_op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
 	node_spec_clear(&spec);
 }
 
+/* rm of a member, an email address or a session: delete or revoke it. */
+static int unlink_object(struct clerkfs *fs, struct node *dir,
+			 const char *name)
+{
+	char why[SAVE_WHY_MAX] = "";
+	struct node_spec spec;
+	int ret = tree_lookup(fs, dir, name, &spec);
+
+	if (ret < 0)
+		return ret;
+	if (spec.kind == NODE_MEMBER)
+		ret = delete_member(fs, spec.id, spec.sub, why);
+	else if (spec.kind == NODE_EMAIL)
+		ret = delete_email(fs, spec.id, spec.sub, why);
+	else if (spec.kind == NODE_SESSION)
+		ret = revoke_session(fs, spec.id, why);
+	else
+		ret = 1;
+	if (ret == 0) {
+		notify_object(fs, spec.kind == NODE_SESSION ? spec.sub
+							    : spec.id, 0);
+		nodes_unname(fs, dir->ino, name);
+	}
+	node_spec_clear(&spec);
+	if (ret < 0 && ret != -ENOENT)
+		return refuse(fs, dir, name, ret, why);
+	return ret;
+}
+
 static int unlink_in(struct clerkfs *fs, struct node *dir, const char *name)
 {
 	char *key = scratch_dir_key(dir);
+	char *pending = tree_pending_key(dir);
 	int ret = key ? scratch_remove(fs, key, name) : -ENOENT;
 
+	if (ret < 0 && pending)
+		ret = scratch_remove(fs, pending, name);
 	g_free(key);
+	g_free(pending);
 	if (ret == 0 || fs->opts.read_only)
 		return ret == 0 ? 0 : -EROFS;
+	ret = unlink_object(fs, dir, name);
+	if (ret <= 0)
+		return ret;
 	if (dir->kind == NODE_USER_ORGS)
 		return refuse(fs, dir, name, -EPERM, "memberships are "
 			      "changed in members/<org id>/, not here");
@@ -700,4 +990,82 @@ void write_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 	else
 		ops_reply_entry(req, fs, newparent, newname, &spec);
 	node_spec_clear(&spec);
+}
+
+/* ---- mkdir and rmdir of users and organizations ----------------------------- */
+
+int write_mkdir(struct clerkfs *fs, struct node *dir, const char *name,
+		struct node_spec *spec)
+{
+	char why[SAVE_WHY_MAX] = "";
+	char *id = NULL;
+	int ret;
+
+	if (fs->opts.read_only)
+		return -EROFS;
+	if (dir->kind == NODE_USERS)
+		ret = create_user_named(fs, name, &id, why);
+	else if (dir->kind == NODE_ORGS)
+		ret = create_org_named(fs, name, &id, why);
+	else
+		return refuse(fs, dir, name, -EPERM, "directories cannot be "
+			      "created here");
+	if (ret < 0)
+		return refuse(fs, dir, name, ret, why);
+	spec->kind = dir->kind == NODE_USERS ? NODE_USER : NODE_ORG;
+	spec->id = id;
+	return 0;
+}
+
+/* Every name that showed the deleted object is forgotten by the kernel. */
+static void forget_object(struct clerkfs *fs, const char *id)
+{
+	GArray *inos = nodes_of_object(fs, id);
+
+	for (guint i = 0; i < inos->len; i++) {
+		struct node *node = nodes_get(fs, g_array_index(inos,
+							fuse_ino_t, i));
+
+		if (node && (node->kind == NODE_USER || node->kind == NODE_ORG ||
+			     node->kind == NODE_EMAILS_USER ||
+			     node->kind == NODE_SESSIONS_USER ||
+			     node->kind == NODE_MEMBERS_ORG)) {
+			nodes_unname(fs, node->parent, node->name);
+			notify_entry(fs, node->parent, node->name);
+		}
+		nodes_put(fs, node);
+	}
+	g_array_free(inos, TRUE);
+}
+
+int write_rmdir(struct clerkfs *fs, struct node *dir, const char *name)
+{
+	char why[SAVE_WHY_MAX] = "";
+	struct node_spec spec;
+	int ret;
+
+	if (fs->opts.read_only)
+		return -EROFS;
+	if (dir->kind != NODE_USERS && dir->kind != NODE_ORGS)
+		return refuse(fs, dir, name, -EPERM, "only users and "
+			      "organizations can be deleted with rmdir");
+	ret = tree_lookup(fs, dir, name, &spec);
+	if (ret < 0)
+		return ret;
+	if (!fs->opts.allow_delete) {
+		node_spec_clear(&spec);
+		return refuse(fs, dir, name, -EPERM, "deleting is turned off: "
+			      "mount with -o allow_delete to delete users and "
+			      "organizations with rmdir");
+	}
+	if (spec.kind == NODE_USER)
+		ret = delete_user(fs, spec.id, why);
+	else
+		ret = delete_org(fs, spec.id, why);
+	if (ret == 0)
+		forget_object(fs, spec.id);
+	else
+		ret = refuse(fs, dir, name, ret, why);
+	node_spec_clear(&spec);
+	return ret;
 }
