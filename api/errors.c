@@ -6,7 +6,6 @@
 
 #include <errno.h>
 #include <string.h>
-#include <curl/curl.h>
 
 int api_status_errno(long status, const char *code, const char *method)
 {
@@ -28,7 +27,9 @@ int api_status_errno(long status, const char *code, const char *method)
 		return -EAGAIN;
 	case 400:
 	case 422:
-		if (code && strcmp(code, "form_identifier_exists") == 0)
+		if (code && (strcmp(code, "form_identifier_exists") == 0 ||
+			     strcmp(code, "already_a_member_in_organization")
+				     == 0))
 			return -EEXIST;
 		return -EINVAL;
 	default:

@@ -82,6 +82,16 @@ static int keep_option(void *data, const char *arg, int key,
 	return 1;	/* and hand it on to FUSE */
 }
 
+/* fuse_opt allocates the strings of the options it parsed. */
+static void free_options(struct options *o)
+{
+	free(o->key_file);
+	free(o->api_url);
+	free(o->cache_max);
+	free(o->rate);
+	free(o->create_rate);
+}
+
 static void usage(const char *prog)
 {
 	printf("usage: CLERK_SECRET_KEY=sk_... %s [-f] [-d] [-o opt,...] "
@@ -395,9 +405,8 @@ int main(int argc, char *argv[])
 		goto out;
 	}
 	if (!o.api_url)
-		o.api_url = g_strdup(getenv("CLERK_API_URL")
-				     ? getenv("CLERK_API_URL")
-				     : DEFAULT_API_URL);
+		o.api_url = strdup(getenv("CLERK_API_URL")
+				   ? getenv("CLERK_API_URL") : DEFAULT_API_URL);
 	if (check_api_url(o.api_url) < 0)
 		goto out;
 	key = read_key(o.key_file);
@@ -418,5 +427,6 @@ out:
 	g_free(key);
 	free(cl.mountpoint);
 	fuse_opt_free_args(&args);
+	free_options(&o);
 	return ret;
 }

@@ -100,7 +100,10 @@ static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		fuse_reply_err(req, ESTALE);
 		return;
 	}
+	/* A search query resolves on lookup, except for its own mkdir. */
+	search_set_caller(fuse_req_ctx(req)->pid);
 	ret = tree_lookup(fs, dir, name, &spec);
+	search_set_caller(0);
 	nodes_put(fs, dir);
 
 	if (ret == -ENOENT)

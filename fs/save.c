@@ -90,9 +90,16 @@ static int send(struct clerkfs *fs, const struct target *t, const char *id,
 		cache_put(fs->cache, key, call.reply, 0, true);
 	else
 		cJSON_Delete(call.reply);
-	if (ret < 0)
+	if (ret == -EACCES && strcmp(suffix, "/lock") == 0) {
+		/* The lock endpoint answers 403 when lockout is disabled. */
+		snprintf(why, SAVE_WHY_MAX, "%s %s: user lockout is not "
+			 "enabled on this instance (%s)", method, route,
+			 call.error);
+		ret = -EOPNOTSUPP;
+	} else if (ret < 0) {
 		snprintf(why, SAVE_WHY_MAX, "%s %s: %s", method, route,
 			 call.error);
+	}
 	g_free(key);
 	g_free(route);
 	g_free(path);

@@ -14,6 +14,8 @@
 #ifndef CLERKFS_FS_SEARCH_H
 #define CLERKFS_FS_SEARCH_H
 
+#include <sys/types.h>
+
 #include "fs/fs.h"
 
 struct search_file;	/* an open result file */
@@ -47,5 +49,15 @@ int search_open(struct clerkfs *fs, const struct node *node,
 ssize_t search_read(struct search_file *file, char *buf, size_t size,
 		    off_t off);
 void search_close(struct search_file *file);
+
+/*
+ * Names the thread that sent the request being served (the FUSE request's
+ * pid), or 0 after it.  The FUSE glue sets it around a lookup: the kernel
+ * answers EEXIST to mkdir of any name that lookup resolves, and every
+ * valid query name resolves, so search_lookup answers "absent" for a query
+ * not yet made when its caller is inside mkdir(2), and the kernel then
+ * calls search_mkdir.  Thread-local.
+ */
+void search_set_caller(pid_t tid);
 
 #endif

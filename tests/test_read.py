@@ -207,16 +207,29 @@ def test_metadata_keeps_a_64_bit_number_digit_for_digit(big, catalog):
 
 def test_metadata_files_hold_each_field_as_jq_prints_it(big, catalog):
     server, mount = big
-    user = catalog.user_where(lambda u: u["private_metadata"] is None)
+    user = catalog.user_where(lambda u: "profile" in u["public_metadata"]
+                              and u["private_metadata"])
     home = mount.path / "users" / user["id"]
 
-    public = (home / "public_metadata.json").read_text()
+    for field in ("public_metadata", "private_metadata", "unsafe_metadata"):
+        shown = (home / f"{field}.json").read_text()
+        assert shown == json.dumps(user[field], indent=2,
+                                   ensure_ascii=False) + "\n", field
+
+
+def test_null_metadata_renders_as_an_empty_object(make_server, make_mount):
+    server = make_server()
+    server.put("users", {"id": "user_2TstNull0001", "first_name": "Nil",
+                         "private_metadata": None})
+    mount = make_mount(server)
+    home = mount.path / "users" / "user_2TstNull0001"
+
     private = (home / "private_metadata.json").read_text()
 
-    assert json.loads(public) == user["public_metadata"]
-    assert public == json.dumps(user["public_metadata"], indent=2,
-                                ensure_ascii=False) + "\n"
-    assert private == "{}\n"        # null renders as {}
+    assert server.get("users", "user_2TstNull0001")["private_metadata"] \
+        is None
+    assert private == "{}\n"
+    assert os.stat(home / "private_metadata.json").st_size == 3
 
 
 def test_banned_and_locked_read_true_or_false(big, catalog):
@@ -422,7 +435,13 @@ def test_modes_follow_what_can_be_changed(big, catalog):
     server, mount = big
     user = catalog.users[0]["id"]
     org = catalog.orgs[2]["id"]
+    member = catalog.memberships[0]
+    live = next(s for s in catalog.sessions if s["status"] == "active")
     modes = {
+        f"members/{member['organization']['id']}/"
+        f"{member['public_user_data']['user_id']}": "600",
+        f"sessions/{live['user_id']}/{live['id']}.json": "400",
+        f"sessions/{live['id']}.json": "400",
         "users": "700", "orgs": "700", "members": "500",
         "email_addresses": "500", "sessions": "500", ".clerkfs": "500",
         f"users/{user}": "700",

@@ -12,11 +12,14 @@ Modules:
     errors    Clerk's error body and the errors the handlers raise
     models    constructors for the API objects
     store     the state, its indexes and the consistency rules between objects
+    bodies    request-body validation, identifier syntax, metadata merging
     filters   query-string parsing, list filters, ordering and paging
+    router    route templates and the Call handed to handlers
     users, orgs, sessions   the route handlers of each resource
     limits    rate limiting, request statistics and the request log
     faults    injected failures
     seed      deterministic realistic data
+    objects   direct access to stored objects for test fixtures
     control   the /__ control routes used by tests
     app       the HTTP server and the command line
 """

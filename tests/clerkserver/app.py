@@ -156,6 +156,7 @@ class App:
     def serve_api(self, method, target, headers, raw):
         """Answer one /v1 request (see the module docstring)."""
         path, _, query_text = target.partition("?")
+        # Without a route, `params` lists the methods the path allows.
         route, params = self.router.match(method, path)
         key = route.key if route else f"{method} {path}"
         query = Query(query_text)
@@ -174,12 +175,12 @@ class App:
         if self.options.latency_ms:
             time.sleep(self.options.latency_ms / 1000)
         if retry_after is not None:
-            self.stats.count("rate_limited")
+            self.stats.limited()
             return error_reply(errors.too_many_requests(retry_after))
         fault = self.faults.take(key, target + urllib.parse.unquote(target))
         if fault is None:
             return call()
-        self.stats.count("faulted")
+        self.stats.fault()
         entry["fault"] = fault.kind()
         return self._apply_fault(fault, call)
 

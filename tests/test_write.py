@@ -1,0 +1,673 @@
+"""Saving users and organizations with editors and tools (issue 3).
+
+Each test starts a small instance of its own holding a known user (Ada),
+mounts clerkfs on it, edits a file the way a person would (vim, sed -i,
+perl -pi, nano, cp, tee, a shell redirection, jq and mv, Python), and then
+checks three things: what the tool reported, what the server received
+(its statistics and the bodies in its request log), and what the files
+show afterwards.
+"""
+
+import errno
+import json
+import os
+import re
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+from helpers import routes, sh
+
+BIG_INT = 1234567890123456789
+METADATA_ROUTE = "PUT /v1/users/{user_id}/metadata"
+PATCH_ROUTE = "PATCH /v1/users/{user_id}"
+BAN_ROUTE = "POST /v1/users/{user_id}/ban"
+
+ADA = {
+    "id": "user_2TstAda0001",
+    "first_name": "Ada",
+    "last_name": "Lovelace",
+    "username": "ada_l",
+    "email_addresses": ["ada@example.com", "countess@example.org"],
+    "phone_numbers": ["+15550100"],
+    "public_metadata": {"plan": "free"},
+    "private_metadata": {"crm": "X-1"},
+    "created_at": 1700000000123,
+    "updated_at": 1700003600456,
+}
+
+ORG = {
+    "id": "org_2TstAcme0001",
+    "name": "Acme, Inc.",
+    "slug": "acme",
+    "public_metadata": {"tier": "free"},
+    "private_metadata": {"billing": "inv-7"},
+}
+
+
+# ---- an instance holding Ada ----------------------------------------------
+
+class Instance:
+    """A small server with Ada (and Acme), and clerkfs mounted on it."""
+
+    def __init__(self, server, mount, user):
+        self.server = server
+        self.mount = mount
+        self.root = mount.path
+        self.uid = user["id"]
+        self.home = mount.path / "users" / user["id"]
+
+    def sh(self, command, check=True, timeout=60):
+        return sh(command, cwd=self.home, check=check, timeout=timeout)
+
+    def user(self):
+        return self.server.get("users", self.uid)
+
+    def writes(self):
+        """Requests other than GET since the last reset, by route."""
+        return {k: v for k, v in routes(self.server).items()
+                if not k.startswith("GET ")}
+
+    def bodies(self, route):
+        return [r["body"] for r in self.server.requests(route)]
+
+    def paths(self):
+        return [r["path"] for r in self.server.requests()]
+
+    def read(self, name):
+        return (self.home / name).read_text()
+
+    def errors(self):
+        return (self.root / ".clerkfs" / "errors").read_text()
+
+
+@pytest.fixture
+def instance(make_server, make_mount):
+    """instance(user=ADA, public=..., server_args=[...], **options)."""
+
+    def make(user=None, public=None, private=None, server_args=(),
+             **options):
+        user = dict(user or ADA)
+        if public is not None:
+            user["public_metadata"] = public
+        if private is not None:
+            user["private_metadata"] = private
+        server = make_server(users=3, extra_args=list(server_args))
+        server.put("users", user)
+        server.put("organizations", dict(ORG, created_by=user["id"]))
+        server.put("memberships", {"organization_id": ORG["id"],
+                                   "user_id": user["id"],
+                                   "role": "org:admin"})
+        mount = make_mount(server, **options)
+        server.reset()
+        return Instance(server, mount, user)
+
+    return make
+
+
+def canonical(value):
+    """A value rendered as clerkfs renders JSON files (as jq prints)."""
+    return json.dumps(value, indent=2, ensure_ascii=False) + "\n"
+
+
+def python_save(path, text, fsync=False):
+    """Writes text to path with Python; the errno of the first failing
+    call (open, write, fsync or close), or 0."""
+    try:
+        f = open(path, "w", encoding="utf-8")
+    except OSError as error:
+        return error.errno
+    try:
+        f.write(text)
+        f.flush()
+        if fsync:
+            os.fsync(f.fileno())
+    except OSError as error:
+        try:
+            f.close()
+        except OSError:
+            pass
+        return error.errno
+    try:
+        f.close()
+    except OSError as error:
+        return error.errno
+    return 0
+
+
+# ---- vim -----------------------------------------------------------------
+
+def run_vim(directory, name, *commands, setup=None, timeout=60):
+    """vim -u NONE on a pseudo-terminal (through script(1)), as a person
+    would run it; the last -c cq makes a failed :wq exit non-zero
+    instead of waiting for input."""
+    parts = ["vim", "-u", "NONE"]
+    if setup:
+        parts += ["-c", f"'{setup}'"]
+    for command in commands:
+        parts += ["-c", f"'{command}'"]
+    parts += ["-c", "cq", name]
+    env = dict(os.environ, TERM="xterm")
+    return subprocess.run(
+        ["script", "-qec", " ".join(parts), "/dev/null"], cwd=directory,
+        env=env, capture_output=True, text=True, timeout=timeout,
+        stdin=subprocess.DEVNULL)
+
+
+VIM_SETUPS = {
+    "plain": None,
+    "backupcopy=yes": "set backup writebackup backupcopy=yes",
+    "backupcopy=no": "set backup writebackup backupcopy=no",
+    "writebackup only": "set nobackup writebackup backupcopy=no",
+}
+# The mount lives under /tmp, which vim's default 'backupskip' excludes.
+NO_SKIP = "set backupskip="
+
+
+@pytest.mark.parametrize("setup", list(VIM_SETUPS))
+def test_vim_saves_metadata_with_one_request(instance, setup):
+    ada = instance()
+
+    setup_line = "|".join(filter(None, [NO_SKIP, VIM_SETUPS[setup]]))
+
+    result = run_vim(ada.home, "public_metadata.json", "%s/free/pro/", "wq",
+                     setup=setup_line)
+
+    assert result.returncode == 0, result.stdout
+    assert not re.search(r"E\d{2,3}:", result.stdout), result.stdout
+    assert ada.user()["public_metadata"] == {"plan": "pro"}
+    assert ada.writes() == {METADATA_ROUTE: 1}
+    assert ada.bodies(METADATA_ROUTE) == [{"public_metadata": {"plan":
+                                                               "pro"}}]
+    for path in ada.paths():                # no scratch name reached it
+        assert not re.search(r"4913|swp|~|%7E", path, re.I), path
+    names = os.listdir(ada.home)
+    assert "4913" not in names
+    assert ".public_metadata.json.swp" not in names
+    backup = "public_metadata.json~"
+    if setup in ("backupcopy=yes", "backupcopy=no"):
+        assert backup in names
+        assert ada.read(backup) == canonical({"plan": "free"})
+    else:
+        assert backup not in names
+    assert ada.read("public_metadata.json") == canonical({"plan": "pro"})
+    assert ada.user()["private_metadata"] == {"crm": "X-1"}
+
+
+# ---- sed, perl and nano --------------------------------------------------
+
+@pytest.mark.parametrize("command, backup", [
+    ("sed -i 's/free/pro/' public_metadata.json", None),
+    ("sed -i.bak 's/free/pro/' public_metadata.json",
+     "public_metadata.json.bak"),
+    ("perl -pi -e 's/free/pro/' public_metadata.json", None),
+    ("perl -pi.bak -e 's/free/pro/' public_metadata.json",
+     "public_metadata.json.bak"),
+])
+def test_in_place_tools_change_the_value_once(instance, command, backup):
+    ada = instance()
+    mode = ada.sh("stat -c '%U %a' public_metadata.json").stdout
+
+    result = ada.sh(command, check=False)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    assert ada.user()["public_metadata"] == {"plan": "pro"}
+    assert ada.writes() == {METADATA_ROUTE: 1}
+    assert ada.bodies(METADATA_ROUTE) == [{"public_metadata": {"plan":
+                                                               "pro"}}]
+    names = set(os.listdir(ada.home))
+    assert not [n for n in names if n.startswith("sed")], names
+    assert ada.read("public_metadata.json") == canonical({"plan": "pro"})
+    assert ada.sh("stat -c '%U %a' public_metadata.json").stdout == mode
+    if backup:
+        assert backup in names
+        assert ada.read(backup) == canonical({"plan": "free"})
+        assert ada.user()["public_metadata"] == {"plan": "pro"}
+    extra = names - {"profile.json", "public_metadata.json",
+                     "private_metadata.json", "unsafe_metadata.json",
+                     "banned", "locked", "email_addresses", "sessions",
+                     "organizations"}
+    assert extra == ({backup} if backup else set())
+
+
+class Tmux:
+    """A private tmux server to drive an interactive program."""
+
+    def __init__(self):
+        self.socket = f"clerkfs-test-{os.getpid()}-{time.monotonic_ns()}"
+
+    def tmux(self, *args):
+        return subprocess.run(["tmux", "-L", self.socket, *args],
+                              capture_output=True, text=True, timeout=30)
+
+    def start(self, command, cwd):
+        self.tmux("new-session", "-d", "-x", "100", "-y", "30", "-c",
+                  str(cwd), command + "; sleep 0.2")
+
+    def screen(self):
+        return self.tmux("capture-pane", "-p").stdout
+
+    def wait_for(self, text, timeout=15):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if text in self.screen():
+                return True
+            time.sleep(0.05)
+        return False
+
+    def keys(self, *keys):
+        self.tmux("send-keys", *keys)
+
+    def running(self):
+        return self.tmux("has-session").returncode == 0
+
+    def wait_exit(self, timeout=15):
+        deadline = time.monotonic() + timeout
+        while self.running() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return not self.running()
+
+    def stop(self):
+        self.tmux("kill-server")
+
+
+def test_nano_saves_metadata_once(instance):
+    ada = instance()
+    tmux = Tmux()
+    try:
+        tmux.start("nano --locking public_metadata.json", ada.home)
+        assert tmux.wait_for('"plan": "free"'), tmux.screen()
+        lock = ".public_metadata.json.swp" in os.listdir(ada.home)
+        tmux.keys("C-\\")                       # replace
+        assert tmux.wait_for("Search (to replace)"), tmux.screen()
+        tmux.keys("free", "Enter")
+        assert tmux.wait_for("Replace with"), tmux.screen()
+        tmux.keys("pro", "Enter")
+        assert tmux.wait_for("Replace this instance?"), tmux.screen()
+        tmux.keys("a")                          # all
+        tmux.keys("C-o")                        # write out
+        assert tmux.wait_for("File Name to Write"), tmux.screen()
+        tmux.keys("Enter")
+        assert tmux.wait_for("Wrote"), tmux.screen()
+        tmux.keys("C-x")
+        assert tmux.wait_exit(), tmux.screen()
+    finally:
+        tmux.stop()
+
+    assert lock, "nano --locking could not create its lock file"
+    assert ada.user()["public_metadata"] == {"plan": "pro"}
+    assert ada.writes() == {METADATA_ROUTE: 1}
+    assert ".public_metadata.json.swp" not in os.listdir(ada.home)
+    assert ada.read("public_metadata.json") == canonical({"plan": "pro"})
+
+
+# ---- whole-file writers ----------------------------------------------------
+
+NEW = '{"plan": "pro"}'
+
+WRITERS = {
+    "cp": f"printf '%s\\n' '{NEW}' > /tmp/new-$$.json && "
+          "cp /tmp/new-$$.json public_metadata.json; rc=$?; "
+          "rm -f /tmp/new-$$.json; exit $rc",
+    "tee": f"echo '{NEW}' | tee public_metadata.json > /dev/null",
+    "echo": f"echo '{NEW}' > public_metadata.json",
+    "jq and mv": "jq '.plan = \"pro\"' public_metadata.json > tmp "
+                 "&& mv tmp public_metadata.json",
+    "dd": f"echo '{NEW}' | dd of=public_metadata.json bs=4 status=none",
+}
+
+
+@pytest.mark.parametrize("writer", list(WRITERS))
+def test_writers_change_the_value_once(instance, writer):
+    ada = instance()
+
+    result = ada.sh(WRITERS[writer], check=False)
+
+    assert result.returncode == 0, result.stderr
+    assert ada.user()["public_metadata"] == {"plan": "pro"}
+    assert ada.writes() == {METADATA_ROUTE: 1}
+    assert ada.bodies(METADATA_ROUTE) == [{"public_metadata": {"plan":
+                                                               "pro"}}]
+    assert "tmp" not in os.listdir(ada.home)
+    assert ada.read("public_metadata.json") == canonical({"plan": "pro"})
+
+
+def test_python_tempfile_and_os_replace(instance):
+    ada = instance()
+    target = ada.home / "public_metadata.json"
+
+    with tempfile.NamedTemporaryFile("w", dir=ada.home, delete=False,
+                                     suffix=".tmp") as tmp:
+        json.dump({"plan": "pro"}, tmp)
+        tmp.flush()
+        os.fsync(tmp.fileno())
+    assert ada.writes() == {}              # the temporary file is scratch
+    os.replace(tmp.name, target)
+
+    assert ada.user()["public_metadata"] == {"plan": "pro"}
+    assert ada.writes() == {METADATA_ROUTE: 1}
+    assert not os.path.exists(tmp.name)
+    assert target.read_text() == canonical({"plan": "pro"})
+
+
+def test_deleting_a_key_deletes_it_remotely(instance):
+    ada = instance(public={"plan": "free", "beta": True, "flags": {"x": 1}})
+
+    ada.sh("""python3 -c 'import json; p="public_metadata.json"
+d = json.load(open(p)); del d["beta"]; del d["flags"]["x"]
+open(p, "w").write(json.dumps(d))'""")
+
+    assert ada.user()["public_metadata"] == {"plan": "free", "flags": {}}
+    assert ada.user()["private_metadata"] == {"crm": "X-1"}
+    assert ada.writes() == {METADATA_ROUTE: 1}
+    assert ada.bodies(METADATA_ROUTE) == [
+        {"public_metadata": {"plan": "free", "flags": {}}}]
+
+
+def test_private_and_unsafe_metadata_files_save_their_field(instance):
+    ada = instance()
+
+    ada.sh("""echo '{"crm": "X-2"}' > private_metadata.json""")
+    ada.sh("""echo '{"theme": "dark"}' > unsafe_metadata.json""")
+
+    user = ada.user()
+    assert user["private_metadata"] == {"crm": "X-2"}
+    assert user["unsafe_metadata"] == {"theme": "dark"}
+    assert user["public_metadata"] == {"plan": "free"}
+    assert ada.bodies(METADATA_ROUTE) == [
+        {"private_metadata": {"crm": "X-2"}},
+        {"unsafe_metadata": {"theme": "dark"}}]
+
+
+# ---- profile.json --------------------------------------------------------
+
+def test_first_name_edit_sends_one_patch_with_that_field(instance):
+    ada = instance()
+
+    ada.sh("""sed -i 's/"first_name": "Ada"/"first_name": "Adaline"/' \
+        profile.json""")
+
+    assert ada.user()["first_name"] == "Adaline"
+    assert ada.writes() == {PATCH_ROUTE: 1}
+    assert ada.bodies(PATCH_ROUTE) == [{"first_name": "Adaline"}]
+    assert json.loads(ada.read("profile.json"))["first_name"] == "Adaline"
+
+
+def test_banned_true_in_profile_bans_the_user(instance):
+    ada = instance()
+
+    ada.sh("""sed -i 's/"banned": false/"banned": true/' profile.json""")
+
+    assert ada.user()["banned"] is True
+    assert ada.writes() == {BAN_ROUTE: 1}
+    assert ada.read("banned") == "true\n"
+    assert json.loads(ada.read("profile.json"))["banned"] is True
+
+
+def test_echo_true_to_banned_bans_at_the_write(instance):
+    ada = instance()
+
+    result = ada.sh("echo true > banned; echo rc=$?")
+
+    assert result.stdout == "rc=0\n"
+    assert ada.user()["banned"] is True
+    assert ada.writes() == {BAN_ROUTE: 1}
+    assert ada.read("banned") == "true\n"
+
+
+def test_echo_maybe_to_banned_fails_in_the_shell(instance):
+    ada = instance()
+
+    result = ada.sh("echo maybe > banned; echo rc=$?")
+
+    assert "Invalid argument" in result.stderr
+    assert result.stdout != "rc=0\n"
+    assert ada.writes() == {}
+    assert ada.user()["banned"] is False
+    assert ada.read("banned") == "false\n"
+
+
+# ---- refused saves -------------------------------------------------------
+
+def test_invalid_json_fails_the_close_and_sends_nothing(instance):
+    ada = instance()
+    before = ada.read("public_metadata.json")
+
+    shell = ada.sh("""/usr/bin/printf '{"broken": ' > public_metadata.json;
+        echo rc=$?""")
+    python = python_save(ada.home / "public_metadata.json", '{"plan": pro}')
+
+    assert "Invalid argument" in shell.stderr
+    assert shell.stdout != "rc=0\n"
+    assert python == errno.EINVAL
+    assert ada.writes() == {}
+    assert ada.user()["public_metadata"] == {"plan": "free"}
+    assert ada.read("public_metadata.json") == before
+    errors = ada.errors().splitlines()
+    assert len(errors) == 2, errors             # one line per refusal
+    for line in errors:
+        assert f"users/{ada.uid}/public_metadata.json" in line
+        assert re.search(r"line \d+, column \d+", line), line
+        assert "EINVAL" in line
+    logged = [line for line in ada.mount.log().splitlines()
+              if "public_metadata.json" in line]
+    assert len(logged) == 2, logged
+
+
+@pytest.mark.parametrize("field, value", [("id", "user_2TstOther0001"),
+                                          ("updated_at", 1)])
+def test_changing_a_read_only_field_is_eperm(instance, field, value):
+    ada = instance()
+    before = ada.read("profile.json")
+    doc = json.loads(before)
+    doc[field] = value
+    edited = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+    code = python_save(ada.home / "profile.json", edited)
+
+    assert code == errno.EPERM
+    assert ada.writes() == {}
+    assert ada.read("profile.json") == before
+    assert field in ada.errors()
+    assert field in ada.mount.log()
+
+
+def test_server_422_fails_the_close_with_clerks_message(instance):
+    ada = instance()
+    big = json.dumps({"blob": "x" * 9000})
+
+    code = python_save(ada.home / "public_metadata.json", big)
+
+    assert code == errno.EINVAL
+    assert ada.writes() == {METADATA_ROUTE: 1}      # no retry on a 4xx
+    assert ada.user()["public_metadata"] == {"plan": "free"}
+    refusals = [line for line in ada.mount.log().splitlines()
+                if f"users/{ada.uid}/public_metadata.json" in line]
+    assert len(refusals) == 1, refusals         # logged once
+    assert "metadata may be at most 8192 bytes" in refusals[0]
+    assert "EINVAL" in refusals[0]
+    assert re.search(r"trace \w+", refusals[0]), refusals[0]
+    assert len(ada.errors().splitlines()) == 1
+    assert "8192 bytes" in ada.errors()
+    assert ada.read("public_metadata.json") == canonical({"plan": "free"})
+
+
+@pytest.mark.parametrize("fault", [{"status": 503}, {"reset": True}],
+                         ids=["503", "reset"])
+def test_failed_metadata_save_is_eio_and_changes_nothing(instance, fault):
+    ada = instance(timeout=10)
+    ada.server.faults(route=METADATA_ROUTE, count=-1, **fault)
+
+    code = python_save(ada.home / "public_metadata.json", '{"plan": "pro"}')
+    ada.server.clear_faults()
+
+    assert code == errno.EIO
+    assert ada.user()["public_metadata"] == {"plan": "free"}
+    assert ada.read("public_metadata.json") == canonical({"plan": "free"})
+    assert f"users/{ada.uid}/public_metadata.json" in ada.errors()
+
+
+def test_several_call_save_reports_what_was_applied(instance):
+    ada = instance(timeout=10)
+    doc = json.loads(ada.read("profile.json"))
+    doc["first_name"] = "Adaline"
+    doc["public_metadata"] = {"plan": "pro"}
+    doc["banned"] = True
+    ada.server.faults(route=METADATA_ROUTE, status=503, count=-1)
+
+    code = python_save(ada.home / "profile.json",
+                       json.dumps(doc, indent=2, ensure_ascii=False))
+    ada.server.clear_faults()
+
+    assert code == errno.EIO
+    user = ada.user()
+    assert user["first_name"] == "Adaline"          # applied first
+    assert user["public_metadata"] == {"plan": "free"}
+    assert user["banned"] is False                  # never sent
+    assert BAN_ROUTE not in ada.writes()
+    assert "already applied: the fields" in ada.errors()
+    assert "already applied: the fields" in ada.mount.log()
+    shown = json.loads(ada.read("profile.json"))
+    assert shown["first_name"] == "Adaline"
+    assert shown["public_metadata"] == {"plan": "free"}
+    assert shown["banned"] is False
+    assert ada.read("banned") == "false\n"
+
+
+# ---- what is kept --------------------------------------------------------
+
+def test_a_64_bit_number_survives_an_edit_of_another_key(instance):
+    ada = instance(public={"crm_id": BIG_INT, "plan": "free"})
+    assert f'"crm_id": {BIG_INT}' in ada.read("public_metadata.json")
+
+    ada.sh("sed -i 's/free/pro/' public_metadata.json")
+
+    raw = ada.server.requests(METADATA_ROUTE)[0]["raw"]
+    assert f'"crm_id":{BIG_INT}' in raw.replace(" ", "")
+    assert ada.user()["public_metadata"] == {"crm_id": BIG_INT,
+                                             "plan": "pro"}
+    assert f'"crm_id": {BIG_INT}' in ada.read("public_metadata.json")
+    assert f'"crm_id": {BIG_INT}' in ada.read("profile.json")
+
+
+def test_after_a_save_every_path_shows_the_apis_object(instance):
+    ada = instance()
+    ada.sh("sed -i 's/free/pro/' public_metadata.json")
+    remote = ada.user()
+    stamp = remote["updated_at"]
+
+    for name in (ada.uid, "ada@example.com", "COUNTESS@example.org",
+                 "ada_l", "+15550100"):
+        home = ada.root / "users" / name
+        profile = (home / "profile.json").read_text()
+        assert json.loads(profile) == remote, name
+        assert (home / "public_metadata.json").read_text() == \
+            canonical({"plan": "pro"}), name
+        mtime = os.stat(home / "public_metadata.json").st_mtime_ns
+        assert mtime == stamp * 1_000_000, name
+
+
+def test_o_trunc_alone_sends_nothing(instance):
+    ada = instance()
+
+    ada.sh(": > public_metadata.json")
+
+    assert ada.writes() == {}
+    assert ada.read("public_metadata.json") == canonical({"plan": "free"})
+    assert ada.user()["public_metadata"] == {"plan": "free"}
+
+
+def test_open_for_write_and_close_sends_nothing(instance):
+    ada = instance()
+    path = ada.home / "public_metadata.json"
+
+    open(path, "r+").close()
+    os.close(os.open(path, os.O_WRONLY))
+    fd = os.open(path, os.O_RDWR)
+    os.fsync(fd)
+    os.close(fd)
+
+    assert ada.writes() == {}
+    assert ada.read("public_metadata.json") == canonical({"plan": "free"})
+
+
+def test_saving_unchanged_content_sends_nothing(instance):
+    ada = instance()
+
+    ada.sh("cp public_metadata.json /tmp/same-$$ && "
+           "cp /tmp/same-$$ public_metadata.json; rm -f /tmp/same-$$")
+    ada.sh("""echo '{"plan":"free"}' > public_metadata.json""")
+    ada.sh("cat profile.json > /tmp/p-$$ && cat /tmp/p-$$ > profile.json; "
+           "rm -f /tmp/p-$$")
+    ada.sh("sed -i 's/nothing-matches//' profile.json")
+
+    assert ada.writes() == {}
+    assert ada.user()["public_metadata"] == {"plan": "free"}
+
+
+def test_writes_at_an_offset_work(instance):
+    ada = instance()
+    path = ada.home / "public_metadata.json"
+    text = path.read_text()
+
+    with open(path, "r+") as f:
+        f.seek(text.index("free"))
+        f.write("team")
+
+    assert ada.user()["public_metadata"] == {"plan": "team"}
+    assert ada.writes() == {METADATA_ROUTE: 1}
+    assert path.read_text() == canonical({"plan": "team"})
+
+
+def test_read_only_mount_makes_every_write_erofs(instance):
+    ada = instance(ro=True)
+    commands = [
+        "echo '{}' > public_metadata.json",
+        "sed -i 's/free/pro/' public_metadata.json",
+        "echo true > banned",
+        "echo false > locked",
+        "cp profile.json profile.copy",
+        "touch .public_metadata.json.swp",
+        "mv public_metadata.json public_metadata.json~",
+        "truncate -s 0 public_metadata.json",
+        "chmod 600 profile.json",
+        f"echo org:member > ../../members/{ORG['id']}/{ada.uid}",
+    ]
+
+    for command in commands:
+        result = ada.sh(command, check=False)
+        assert result.returncode != 0, command
+        assert "Read-only file system" in result.stderr, command
+    code = python_save(ada.home / "public_metadata.json", '{"plan": "pro"}')
+    vim = run_vim(ada.home, "public_metadata.json", "%s/free/pro/", "wq")
+
+    assert code == errno.EROFS
+    assert vim.returncode != 0
+    assert ada.writes() == {}
+    assert ada.read("public_metadata.json") == canonical({"plan": "free"})
+
+
+# ---- organizations -------------------------------------------------------
+
+def test_org_metadata_and_name_saves(instance):
+    ada = instance()
+    org = ada.root / "orgs" / ORG["id"]
+
+    sh("sed -i 's/free/team/' public_metadata.json", cwd=org)
+    sh("""sed -i 's/"name": "Acme, Inc."/"name": "Acme Ltd"/' \
+        organization.json""", cwd=org)
+
+    remote = ada.server.get("organizations", ORG["id"])
+    assert remote["public_metadata"] == {"tier": "team"}
+    assert remote["private_metadata"] == {"billing": "inv-7"}
+    assert remote["name"] == "Acme Ltd"
+    assert ada.writes() == {
+        "PUT /v1/organizations/{organization_id}/metadata": 1,
+        "PATCH /v1/organizations/{organization_id}": 1}
+    assert ada.bodies("PATCH /v1/organizations/{organization_id}") == [
+        {"name": "Acme Ltd"}]
+    by_slug = (ada.root / "orgs" / "acme" / "organization.json").read_text()
+    assert json.loads(by_slug)["name"] == "Acme Ltd"
