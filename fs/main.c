@@ -362,7 +362,7 @@ out_destroy:
 static void add_mount_options(struct fuse_args *args, struct clerkfs *fs,
 			      const struct options *o)
 {
-	char *fsname = g_strdup_printf("-ofsname=clerkfs#%s",
+	char *fsname = g_strdup_printf("-ofsname=%s",
 				       api_host(fs->api));
 
 	fuse_opt_add_arg(args, fsname);
