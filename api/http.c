@@ -457,6 +457,9 @@ static void log_call(const struct api_call *call, int err)
 	if (err == 0 || err == -ENOENT)
 		log_debug("%s %s: HTTP %ld", call->method, route,
 			  call->status);
+	else if (call->status == 401)
+		log_error("%s %s failed: %s; the API refused the secret key: "
+			  "check the key", call->method, route, call->error);
 	else
 		log_warning("%s %s failed: %s", call->method, route,
 			    call->error);

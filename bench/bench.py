@@ -811,15 +811,18 @@ def cells_note(rows, tables):
     if not mine:
         return
     index = {r[0]: r for r in mine[1:] if r}
+    header = mine[0]
     for row in rows:
         other = tables.get(row.side)
         if row.side == "clerkfs" or not other:
             continue
-        differ = sum(1 for r in other[1:] if r
-                     for x, y in zip(r, index.get(r[0], []))
-                     if x != y)
-        if differ:
-            row.result += f"; {differ:,} cells differ from clerkfs's"
+        columns = [header[i] for r in other[1:] if r
+                   for i, (x, y) in enumerate(zip(r, index.get(r[0], [])))
+                   if x != y and i < len(header)]
+        if columns:
+            where = ", ".join(sorted(set(columns)))
+            row.result += (f"; {len(columns):,} cells differ from "
+                           f"clerkfs's (in {where})")
 
 
 def diff_note(found, expected):

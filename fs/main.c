@@ -4,7 +4,9 @@
  */
 #include "fs/fs.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -190,10 +192,26 @@ static char *read_key(const char *key_file)
 	return g_strstrip(text);
 }
 
+/* localhost, or an address literal in 127.0.0.0/8 or ::1; no other name. */
 static bool is_loopback(const char *host)
 {
-	return strcmp(host, "localhost") == 0 || strcmp(host, "::1") == 0 ||
-	       strcmp(host, "[::1]") == 0 || g_str_has_prefix(host, "127.");
+	struct in_addr v4;
+	struct in6_addr v6;
+	char *bare = g_strdup(host);
+	bool loopback;
+
+	if (bare[0] == '[' && bare[strlen(bare) - 1] == ']') {
+		memmove(bare, bare + 1, strlen(bare) - 2);
+		bare[strlen(bare) - 2] = '\0';
+	}
+	if (inet_pton(AF_INET, bare, &v4) == 1)
+		loopback = (ntohl(v4.s_addr) >> 24) == 127;
+	else if (inet_pton(AF_INET6, bare, &v6) == 1)
+		loopback = IN6_IS_ADDR_LOOPBACK(&v6);
+	else
+		loopback = strcmp(bare, "localhost") == 0;
+	g_free(bare);
+	return loopback;
 }
 
 static int check_api_url(const char *url)
@@ -346,7 +364,10 @@ static int run_session(struct clerkfs *fs, struct fuse_args *args,
 	loop = fuse_loop_cfg_create();
 	fuse_loop_cfg_set_max_threads(loop, MAX_THREADS);
 	fuse_loop_cfg_set_idle_threads(loop, 8);
-	ret = fuse_session_loop_mt(fs->se, loop) ? 1 : 0;
+	ret = fuse_session_loop_mt(fs->se, loop);
+	/* A signal asked for the unmount: a clean end. */
+	ret = ret == 0 || ret == SIGTERM || ret == SIGINT || ret == SIGHUP
+		      ? 0 : 1;
 	fuse_loop_cfg_destroy(loop);
 	notify_stop(fs);
 

@@ -129,25 +129,24 @@ static void fs_forget_multi(fuse_req_t req, size_t count,
 	fuse_reply_none(req);
 }
 
-static void fs_getattr(fuse_req_t req, fuse_ino_t ino,
-		       struct fuse_file_info *fi)
+void ops_reply_attr(fuse_req_t req, struct clerkfs *fs, fuse_ino_t ino)
 {
-	struct clerkfs *fs = fs_of(req);
 	struct node *node = nodes_get(fs, ino);
 	struct stat st;
 	double ttl = 0;
-	int ret;
+	int ret = node ? ops_attr(fs, node, &st, &ttl) : -ESTALE;
 
-	if (!node) {
-		fuse_reply_err(req, ESTALE);
-		return;
-	}
-	ret = ops_attr(fs, node, &st, &ttl);
 	nodes_put(fs, node);
 	if (ret < 0)
 		fuse_reply_err(req, -ret);
 	else
 		fuse_reply_attr(req, &st, ttl);
+}
+
+static void fs_getattr(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	ops_reply_attr(req, fs_of(req), ino);
 }
 
 static void fs_readlink(fuse_req_t req, fuse_ino_t ino)

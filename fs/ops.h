@@ -26,6 +26,7 @@ struct open_file {
 	bool writing;			/* opened for writing an attribute */
 	bool dirty;			/* changed since opened or saved */
 	bool pending;			/* a file that creates an object */
+	int refused;			/* errno of a save refused for good */
 };
 
 static inline struct clerkfs *fs_of(fuse_req_t req)
@@ -44,6 +45,9 @@ int ops_refuse(struct clerkfs *fs, int err);
 /* Replies to a lookup-like request with the entry of a new child. */
 void ops_reply_entry(fuse_req_t req, struct clerkfs *fs, fuse_ino_t parent,
 		     const char *name, const struct node_spec *spec);
+
+/* Replies with the attributes of ino, or the error getting them. */
+void ops_reply_attr(fuse_req_t req, struct clerkfs *fs, fuse_ino_t ino);
 
 /* Fills st for node, with the size of unsaved bytes when there are. */
 int ops_attr(struct clerkfs *fs, const struct node *node, struct stat *st,

@@ -318,9 +318,17 @@ static int write_pending(struct clerkfs *fs, struct open_file *fh,
 
 /* ---- write, flush, fsync -------------------------------------------------- */
 
+/* Failures that the same bytes may overcome at the next flush. */
+static bool is_transient(int err)
+{
+	return err == -EIO || err == -EAGAIN || err == -ETIMEDOUT;
+}
+
 /*
  * Saves the handle's bytes when they changed; 0 or the errno of the
- * refusal, which is logged.  The handle's lock is held.
+ * refusal, which is logged.  Bytes refused for good (a 4xx, invalid JSON)
+ * are not sent again until they change; after a transient failure the
+ * next flush tries again.  The handle's lock is held.
  */
 static int commit(struct clerkfs *fs, struct open_file *fh)
 {
@@ -331,6 +339,8 @@ static int commit(struct clerkfs *fs, struct open_file *fh)
 		return pending_commit(fs, fh->node);
 	if (!fh->writing || !fh->dirty)
 		return 0;
+	if (fh->refused)
+		return fh->refused;	/* the same bytes, refused already */
 	if (fh->node->kind == NODE_EMAIL)
 		ret = create_email_update(fs, fh->node->id, fh->node->sub,
 					  fh->content->str, fh->content->len,
@@ -338,6 +348,8 @@ static int commit(struct clerkfs *fs, struct open_file *fh)
 	else
 		ret = save_json(fs, fh->node, fh->content->str,
 				fh->content->len, fh->base, why);
+	if (ret < 0 && !is_transient(ret))
+		fh->refused = ret;
 	if (ret < 0)
 		return refuse(fs, fh->node, NULL, ret, why);
 
@@ -382,6 +394,7 @@ static int write_buffer(struct clerkfs *fs, struct open_file *fh,
 	}
 	memcpy(fh->content->str + off, buf, size);
 	fh->dirty = true;
+	fh->refused = 0;
 	mark_dirty(fs, fh, true);
 	return 0;
 }
@@ -453,6 +466,7 @@ static int truncate_buffer(struct clerkfs *fs, struct open_file *fh,
 	}
 	if (ret == 0) {
 		fh->dirty = true;
+		fh->refused = 0;
 		mark_dirty(fs, fh, true);
 	}
 	g_mutex_unlock(&fh->lock);
@@ -558,8 +572,6 @@ void write_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 {
 	struct clerkfs *fs = fs_of(req);
 	struct node *node = nodes_get(fs, ino);
-	struct stat st;
-	double ttl = 0;
 	int ret;
 
 	if (!node) {
@@ -569,51 +581,29 @@ void write_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	ret = setattr_node(fs, node, attr, to_set, fi);
 	nodes_put(fs, node);
 	/* A pending file may have become its object meanwhile. */
-	node = nodes_get(fs, ino);
-	if (ret == 0)
-		ret = node ? ops_attr(fs, node, &st, &ttl) : -ESTALE;
-	nodes_put(fs, node);
 	if (ret < 0)
 		fuse_reply_err(req, -ret);
 	else
-		fuse_reply_attr(req, &st, ttl);
+		ops_reply_attr(req, fs, ino);
 }
 
 /* ---- creating and removing scratch files ----------------------------------- */
 
-/* Creates a scratch file name in dir; fills spec. */
-static int create_scratch(struct clerkfs *fs, struct node *dir,
-			  const char *name, mode_t mode,
-			  struct node_spec *spec)
+/*
+ * Keeps a new file name under key (a scratch directory's, or a pending
+ * one's) and fills spec with a node of that kind; key passes to spec.
+ */
+static int create_kept(struct clerkfs *fs, char *key, const char *name,
+		       mode_t mode, enum node_kind kind,
+		       struct node_spec *spec)
 {
-	char *key = scratch_dir_key(dir);
-	int ret;
-
-	if (!key)
-		return -EPERM;
-	ret = scratch_create(fs, key, name, mode, NULL);
-	if (ret < 0) {
-		g_free(key);
-		return ret;
-	}
-	spec->kind = NODE_SCRATCH;
-	spec->id = key;
-	spec->sub = g_strdup(name);
-	return 0;
-}
-
-/* Creates a file that will create an object when written or closed. */
-static int create_pending_file(struct clerkfs *fs, struct node *dir,
-			       const char *name, struct node_spec *spec)
-{
-	char *key = tree_pending_key(dir);
-	int ret = scratch_create(fs, key, name, 0600, NULL);
+	int ret = key ? scratch_create(fs, key, name, mode, NULL) : -EPERM;
 
 	if (ret < 0) {
 		g_free(key);
 		return ret;
 	}
-	spec->kind = NODE_PENDING;
+	spec->kind = kind;
 	spec->id = key;
 	spec->sub = g_strdup(name);
 	return 0;
@@ -658,13 +648,16 @@ static int create_in(struct clerkfs *fs, struct node *dir, const char *name,
 	if (fs->opts.read_only)
 		return -EROFS;
 	if (dir->kind == NODE_MEMBERS_ORG && names_is_id(name, "user_"))
-		return create_pending_file(fs, dir, name, spec);
+		return create_kept(fs, tree_pending_key(dir), name, 0600,
+				   NODE_PENDING, spec);
 	if (scratch_dir_key_kind(dir->kind))
-		return create_scratch(fs, dir, name, mode, spec);
+		return create_kept(fs, scratch_dir_key(dir), name, mode,
+				   NODE_SCRATCH, spec);
 	why = pending_refusal(fs, dir, name, &err);
 	if (why)
 		return refuse(fs, dir, name, err, why);
-	return create_pending_file(fs, dir, name, spec);
+	return create_kept(fs, tree_pending_key(dir), name, 0600,
+			   NODE_PENDING, spec);
 }
 
 /* Opens the node just made for a create. */

@@ -259,7 +259,7 @@ def test_unreachable_server_exits_saying_so(mountpoint):
     assert not is_mounted(mountpoint)
 
 
-@pytest.mark.parametrize("mode", [0o640, 0o604, 0o644])
+@pytest.mark.parametrize("mode", [0o640, 0o604, 0o644], ids=oct)
 def test_key_file_readable_by_others_is_refused(make_server, mountpoint,
                                                 key_file, mode):
     server = make_server()
@@ -275,7 +275,7 @@ def test_key_file_readable_by_others_is_refused(make_server, mountpoint,
     assert routes(server) == {}
 
 
-@pytest.mark.parametrize("mode", [0o600, 0o400])
+@pytest.mark.parametrize("mode", [0o600, 0o400], ids=oct)
 def test_key_file_of_the_owner_alone_mounts(make_server, make_mount,
                                             key_file, mode):
     server = make_server(users=3)
@@ -391,7 +391,7 @@ def test_read_only_mount_refuses_every_change(make_server, make_mount):
         f"echo '{{}}' > {home}/public_metadata.json",
         f"echo true > {home}/banned",
         f"touch {home}/scratch",
-        f"mkdir users/new@example.com",
+        "mkdir users/new@example.com",
         f"rm {home}/profile.json",
     ]
     for command in commands:
