@@ -408,18 +408,18 @@ int main(int argc, char *argv[])
 	drop_mount_source(&args);
 	if (fuse_opt_parse(&args, &o, option_spec, NULL) != 0 ||
 	    fuse_opt_parse(&args, &o, kept_spec, keep_option) != 0)
-		return 1;
-	if (o.show_help) {
-		usage(argv[0]);
-		return 0;
-	}
-	if (o.show_version) {
-		printf("clerkfs %s (libfuse %s)\n", CLERKFS_VERSION,
-		       fuse_pkgversion());
-		return 0;
+		goto out;
+	if (o.show_help || o.show_version) {
+		if (o.show_help)
+			usage(argv[0]);
+		else
+			printf("clerkfs %s (libfuse %s)\n", CLERKFS_VERSION,
+			       fuse_pkgversion());
+		ret = 0;
+		goto out;
 	}
 	if (fuse_parse_cmdline(&args, &cl) != 0)
-		return 1;
+		goto out;
 	if (!cl.mountpoint) {
 		usage(argv[0]);
 		fprintf(stderr, "clerkfs: no mount point given\n");
