@@ -80,6 +80,14 @@ void api_free(struct api *api);
  */
 int api_call(struct api *api, struct api_call *call);
 
+/*
+ * The calling thread's requests stop waiting, and end with -EINTR, when
+ * interrupted(arg) returns true (the caller pressed Ctrl-C).  The check
+ * stays set for the thread until replaced; NULL clears it.
+ */
+typedef bool (*api_interrupted_fn)(void *arg);
+void api_set_interrupt(api_interrupted_fn interrupted, void *arg);
+
 /* A deadline timeout seconds from now, from the client's configuration. */
 double api_deadline(const struct api *api);
 

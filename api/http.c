@@ -42,6 +42,12 @@ struct api {
 	struct api_stats stats;
 };
 
+/* The calling thread's interruption check (see api_set_interrupt). */
+static __thread api_interrupted_fn thread_interrupted;
+static __thread void *thread_interrupted_arg;
+
+#define API_WAIT_SLICE 0.1	/* seconds between interruption checks */
+
 /* One easy handle per thread, reused for every request of that thread. */
 static GPrivate thread_easy = G_PRIVATE_INIT((GDestroyNotify)curl_easy_cleanup);
 
@@ -135,6 +141,25 @@ void api_free(struct api *api)
 	g_free(api->base_url);
 	g_free(api->host);
 	g_free(api);
+}
+
+void api_set_interrupt(api_interrupted_fn interrupted, void *arg)
+{
+	thread_interrupted = interrupted;
+	thread_interrupted_arg = arg;
+}
+
+static bool interrupted(void)
+{
+	return thread_interrupted &&
+	       thread_interrupted(thread_interrupted_arg);
+}
+
+/* libcurl asks now and then; a non-zero answer aborts the transfer. */
+static int on_progress(void *userp, curl_off_t dltotal, curl_off_t dlnow,
+		       curl_off_t ultotal, curl_off_t ulnow)
+{
+	return interrupted();
 }
 
 double api_deadline(const struct api *api)
@@ -250,6 +275,9 @@ static void send_once(struct api *api, struct api_call *call,
 	curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(easy, CURLOPT_HEADERDATA, at);
 	curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, at->curl_error);
+	curl_easy_setopt(easy, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(easy, CURLOPT_NOPROGRESS, thread_interrupted ? 0L
+								   : 1L);
 	curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS,
 			 millis_until(call->deadline, now));
 	curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS,
@@ -290,13 +318,17 @@ static void count_retry(struct api *api)
 	g_mutex_unlock(&api->stats_lock);
 }
 
-/* Sleeps until t or the deadline, whichever comes first. */
-static void sleep_until(double t)
+/* Sleeps until t; -EINTR when the caller is interrupted meanwhile. */
+static int sleep_until(double t)
 {
-	double left = t - limiter_now();
+	double left;
 
-	if (left > 0)
-		g_usleep((gulong)(left * G_USEC_PER_SEC));
+	while ((left = t - limiter_now()) > 0) {
+		if (interrupted())
+			return -EINTR;
+		g_usleep((gulong)(MIN(left, API_WAIT_SLICE) * G_USEC_PER_SEC));
+	}
+	return interrupted() ? -EINTR : 0;
 }
 
 /* Waits for room in the limiters; 0 or -ETIMEDOUT. */
@@ -308,16 +340,16 @@ static int wait_for_room(struct api *api, const struct api_call *call)
 	if (call->creates_user) {
 		ret = limiter_reserve(&api->creates, limiter_now(),
 				      call->deadline, &create_start);
+		if (ret == 0)
+			ret = sleep_until(create_start);
 		if (ret < 0)
 			return ret;
-		sleep_until(create_start);
 	}
 	ret = limiter_reserve(&api->general, limiter_now(), call->deadline,
 			      &start);
 	if (ret < 0)
 		return ret;
-	sleep_until(start);
-	return 0;
+	return sleep_until(start);
 }
 
 static bool is_idempotent(const char *method)
@@ -386,6 +418,12 @@ enum verdict { DONE, RETRY, FAIL };
 static enum verdict judge_transport(struct api_call *call,
 				    const struct attempt *at, int *err)
 {
+	if (at->curl == CURLE_ABORTED_BY_CALLBACK) {
+		snprintf(call->error, sizeof(call->error), "interrupted");
+		*err = -EINTR;
+		call->maybe_applied = !is_idempotent(call->method);
+		return FAIL;
+	}
 	snprintf(call->error, sizeof(call->error), "cannot reach the API: %s",
 		 at->curl_error[0] ? at->curl_error
 				   : curl_easy_strerror(at->curl));
@@ -482,10 +520,18 @@ int api_call(struct api *api, struct api_call *call)
 
 		if (attempt > 0) {
 			count_retry(api);
-			sleep_until(MIN(limiter_now() + backoff(attempt - 1),
-					call->deadline));
+			err = sleep_until(MIN(limiter_now() +
+					      backoff(attempt - 1),
+					      call->deadline));
+			if (err < 0)
+				break;
 		}
 		err = wait_for_room(api, call);
+		if (err == -EINTR) {
+			snprintf(call->error, sizeof(call->error),
+				 "interrupted while waiting");
+			break;
+		}
 		if (err < 0) {
 			if (!call->error[0] || call->status == 0)
 				snprintf(call->error, sizeof(call->error),

@@ -341,6 +341,7 @@ static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	struct open_file *fh = open_file_of(fi);
 	size_t len;
 
+	fs_of(req);
 	if (fh->search) {
 		read_search(req, fh->search, size, off);
 		return;

@@ -29,8 +29,19 @@ struct open_file {
 	int refused;			/* errno of a save refused for good */
 };
 
+static inline bool ops_interrupted(void *req)
+{
+	return fuse_req_interrupted(req);
+}
+
+/*
+ * The mount of a request.  Every operation starts with it, and so also
+ * makes the requests it sends give up with EINTR when the caller is
+ * interrupted (Ctrl-C) while they wait.
+ */
 static inline struct clerkfs *fs_of(fuse_req_t req)
 {
+	api_set_interrupt(ops_interrupted, req);
 	return fuse_req_userdata(req);
 }
 
