@@ -439,7 +439,12 @@ static void fs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 static void fs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
 		       const char *name)
 {
-	fuse_reply_err(req, -ops_refuse(fs_of(req), -EPERM));
+	struct clerkfs *fs = fs_of(req);
+	struct node *dir = nodes_get(fs, parent);
+	int ret = dir ? write_refuse_link(fs, dir, name) : -ESTALE;
+
+	nodes_put(fs, dir);
+	fuse_reply_err(req, -ret);
 }
 
 const struct fuse_lowlevel_ops fs_ops = {

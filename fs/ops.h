@@ -89,6 +89,8 @@ void write_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 int write_mkdir(struct clerkfs *fs, struct node *dir, const char *name,
 		struct node_spec *spec);
 int write_rmdir(struct clerkfs *fs, struct node *dir, const char *name);
+/* Refuses a link or symbolic link in dir, saying where to go instead. */
+int write_refuse_link(struct clerkfs *fs, struct node *dir, const char *name);
 void write_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 		   const char *newname);
 

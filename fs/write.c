@@ -927,6 +927,16 @@ void write_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	fuse_reply_err(req, -ret);
 }
 
+int write_refuse_link(struct clerkfs *fs, struct node *dir, const char *name)
+{
+	if (fs->opts.read_only)
+		return -EROFS;
+	if (dir->kind == NODE_USER_ORGS)
+		return refuse(fs, dir, name, -EPERM, "memberships are "
+			      "changed in members/<org id>/, not here");
+	return refuse(fs, dir, name, -EPERM, "links cannot be made here");
+}
+
 /* link(file, new name): a copy as a scratch file, as rename_copy. */
 static int link_copy(struct clerkfs *fs, struct node *node,
 		     struct node *dir, const char *newname,
@@ -974,6 +984,8 @@ void write_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 		ret = -ESTALE;
 	else if (fs->opts.read_only)
 		ret = -EROFS;
+	else if (!scratch_dir_key_kind(dir->kind))
+		ret = write_refuse_link(fs, dir, newname);
 	else
 		ret = link_copy(fs, node, dir, newname, &spec);
 	nodes_put(fs, node);
