@@ -237,8 +237,17 @@ static void set_method(CURL *easy, const char *method, const char *body)
 		return;
 	}
 	curl_easy_setopt(easy, CURLOPT_POSTFIELDS, body ? body : "");
-	if (strcmp(method, "POST") != 0)
+	if (strcmp(method, "POST") != 0) {
 		curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, method);
+		return;
+	}
+	/*
+	 * libcurl silently sends a request again when a reused connection
+	 * closes before any answer, which for a POST may create the object
+	 * twice.  On a connection of its own, such a close is reported, and
+	 * the caller decides (DESIGN.md's unknown-outcome rule).
+	 */
+	curl_easy_setopt(easy, CURLOPT_FRESH_CONNECT, 1L);
 }
 
 static long millis_until(double deadline, double now)

@@ -539,19 +539,32 @@ static int fetch_user_alias(struct alias *a, uint64_t since, cJSON **json)
 	return 0;
 }
 
-/* GET /organizations/{slug} answers to a slug as well as an id. */
+/*
+ * GET /organizations/{slug} answers to a slug as well as an id.  The
+ * organization is kept under its id only: an "org/<slug>" entry would go
+ * stale at the next write, and a 404 remembered for it would hide an
+ * organization created with that slug.
+ */
 static int fetch_org_slug(struct alias *a, uint64_t since, cJSON **json)
 {
-	struct cache_entry *org;
-	int ret = objects_org(a->o, a->value, &org);
+	char *escaped = api_escape(a->value);
+	char *path = g_strconcat("/organizations/", escaped, NULL);
+	struct single s = { .o = a->o, .path = path,
+			    .route = "/organizations/{organization_id}" };
+	cJSON *org = NULL;
+	int ret = fetch_single(&s, since, &org);
 
+	g_free(path);
+	g_free(escaped);
 	if (ret < 0)
 		return ret;
-	ret = json_str(org->json, "id") ? 0 : -EIO;
-	if (ret == 0)
-		*json = cJSON_CreateString(json_str(org->json, "id"));
-	cache_unref(a->o->cache, org);
-	return ret;
+	if (!json_str(org, "id")) {
+		cJSON_Delete(org);
+		return -EIO;
+	}
+	*json = cJSON_CreateString(json_str(org, "id"));
+	store_object(a->o, "org", org, since);
+	return 0;
 }
 
 static int fetch_alias(void *ctx, uint64_t since, cJSON **json)

@@ -9,6 +9,7 @@
 
 #include "api/json.h"
 #include "fs/names.h"
+#include "fs/notify.h"
 #include "fs/save.h"
 
 /* One request of a create or delete. */
@@ -203,6 +204,7 @@ static int post_user(struct clerkfs *fs, cJSON *body, char **id, char *why)
 		return ret;
 	*id = g_strdup(json_str(reply, "id"));
 	user_changed(fs, *id);
+	notify_names(fs, reply);
 	keep(fs, "user/", reply);
 	return *id ? 0 : -EIO;
 }
@@ -243,6 +245,7 @@ static int post_org(struct clerkfs *fs, cJSON *body, char **id, char *why)
 	*id = g_strdup(json_str(reply, "id"));
 	cache_drop(fs->cache, "orgs");
 	cache_drop_prefix(fs->cache, "alias/slug/");
+	notify_names(fs, reply);
 	keep(fs, "org/", reply);
 	return *id ? 0 : -EIO;
 }

@@ -5,6 +5,8 @@
 
 #include <string.h>
 
+#include "api/json.h"
+
 struct entry_note {
 	fuse_ino_t parent;
 	char *name;		/* NULL tells the thread to stop */
@@ -83,4 +85,41 @@ void notify_entry(struct clerkfs *fs, fuse_ino_t parent, const char *name)
 	note->parent = parent;
 	note->name = g_strdup(name);
 	g_async_queue_push(fs->notify->queue, note);
+}
+
+/* Each item's field of a list in obj, e.g. every email_address. */
+static void notify_each(struct clerkfs *fs, fuse_ino_t dir, const cJSON *obj,
+			const char *list, const char *field)
+{
+	const cJSON *item;
+
+	cJSON_ArrayForEach(item,
+			   cJSON_GetObjectItemCaseSensitive(obj, list)) {
+		const char *name = json_str(item, field);
+
+		if (name)
+			notify_entry(fs, dir, name);
+	}
+}
+
+void notify_names(struct clerkfs *fs, const cJSON *obj)
+{
+	bool is_org = g_strcmp0(json_str(obj, "object"), "organization") == 0;
+	fuse_ino_t dir = nodes_ino_of(fs, FUSE_ROOT_ID,
+				      is_org ? "orgs" : "users");
+	const char *name;
+
+	if (!dir)
+		return;		/* never looked up: nothing is cached */
+	if ((name = json_str(obj, "id")))
+		notify_entry(fs, dir, name);
+	if (is_org) {
+		if ((name = json_str(obj, "slug")))
+			notify_entry(fs, dir, name);
+		return;
+	}
+	if ((name = json_str(obj, "username")))
+		notify_entry(fs, dir, name);
+	notify_each(fs, dir, obj, "email_addresses", "email_address");
+	notify_each(fs, dir, obj, "phone_numbers", "phone_number");
 }

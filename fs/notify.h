@@ -24,4 +24,12 @@ void notify_object(struct clerkfs *fs, const char *id, fuse_ino_t skip);
 /* Queues the invalidation of name in parent. */
 void notify_entry(struct clerkfs *fs, fuse_ino_t parent, const char *name);
 
+/*
+ * Queues the invalidation of every name in users/ (or orgs/) that answers
+ * to the user (or organization) obj: its id, email addresses, phone
+ * numbers and username (or slug).  A name looked up and not found before
+ * the object was made or renamed then finds it at once.
+ */
+void notify_names(struct clerkfs *fs, const cJSON *obj);
+
 #endif

@@ -10,6 +10,7 @@
 
 #include "api/json.h"
 #include "api/log.h"
+#include "fs/notify.h"
 
 /* Fields of the user and organization PATCH bodies that the objects show. */
 static const char *const user_patchable[] = {
@@ -70,6 +71,18 @@ static const struct target *target_of(const struct node *node)
 	return node->kind == NODE_ORG_FILE ? &org_target : &user_target;
 }
 
+/*
+ * A PATCH may have renamed the object (a new username or slug): aliases
+ * resolve again, and a name not found before finds it at once.
+ */
+static void names_changed(struct clerkfs *fs, const struct target *t,
+			  const cJSON *reply)
+{
+	cache_drop_prefix(fs->cache, t == &org_target ? "alias/slug/"
+						      : "alias/");
+	notify_names(fs, reply);
+}
+
 /* Sends one call for a save; on success keeps the reply in the cache. */
 static int send(struct clerkfs *fs, const struct target *t, const char *id,
 		const char *method, const char *suffix, const cJSON *body,
@@ -86,9 +99,11 @@ static int send(struct clerkfs *fs, const struct target *t, const char *id,
 	};
 	int ret = api_call(fs->api, &call);
 
-	if (ret == 0 && json_str(call.reply, "id"))
+	if (ret == 0 && json_str(call.reply, "id")) {
+		if (strcmp(method, "PATCH") == 0)
+			names_changed(fs, t, call.reply);
 		cache_put(fs->cache, key, call.reply, 0, true);
-	else
+	} else
 		cJSON_Delete(call.reply);
 	if (ret == -EACCES && strcmp(suffix, "/lock") == 0) {
 		/* The lock endpoint answers 403 when lockout is disabled. */
