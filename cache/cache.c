@@ -325,6 +325,18 @@ int cache_get(struct cache *cache, const char *key, cache_fetch_fn fetch,
 	return ret;
 }
 
+bool cache_has(struct cache *cache, const char *key)
+{
+	struct cache_entry *entry;
+	bool live;
+
+	g_mutex_lock(&cache->lock);
+	entry = g_hash_table_lookup(cache->entries, key);
+	live = entry && entry->expires > limiter_now();
+	g_mutex_unlock(&cache->lock);
+	return live;
+}
+
 void cache_get_stats(struct cache *cache, struct cache_stats *stats)
 {
 	g_mutex_lock(&cache->lock);

@@ -57,6 +57,12 @@ void cache_free(struct cache *cache);
 int cache_get(struct cache *cache, const char *key, cache_fetch_fn fetch,
 	      void *ctx, struct cache_entry **out);
 
+/*
+ * Whether key holds a live entry (an object or a remembered 404).  Unlike
+ * cache_get, it is not a use: the entry keeps its place in the LRU order.
+ */
+bool cache_has(struct cache *cache, const char *key);
+
 /* The current write epoch, to pass as since to cache_put. */
 uint64_t cache_epoch(struct cache *cache);
 

@@ -10,6 +10,28 @@
 #include "api/json.h"
 #include "api/log.h"
 
+void objects_init(struct objects *o, struct api *api, struct cache *cache,
+		  int page_size)
+{
+	o->api = api;
+	o->cache = cache;
+	o->page_size = page_size;
+	o->page_workers = 4;
+	g_mutex_init(&o->order_lock);
+	o->order = g_ptr_array_new_with_free_func(g_free);
+	o->position = g_hash_table_new(g_str_hash, g_str_equal);
+}
+
+void objects_release(struct objects *o)
+{
+	if (!o->order)
+		return;
+	g_hash_table_destroy(o->position);
+	g_ptr_array_free(o->order, TRUE);
+	g_mutex_clear(&o->order_lock);
+	o->order = NULL;
+}
+
 /* ---- listings ---------------------------------------------------------- */
 
 struct pager {
@@ -248,9 +270,35 @@ static int list_ids(struct objects *o, const char *kind, const char *path,
 	return ret < 0 ? ret : 0;
 }
 
+/* Keeps the listing's order for reading ahead; ids is the listing. */
+static void remember_order(struct objects *o, const cJSON *ids)
+{
+	GPtrArray *order = g_ptr_array_new_with_free_func(g_free);
+	GHashTable *position = g_hash_table_new(g_str_hash, g_str_equal);
+	const cJSON *item;
+
+	cJSON_ArrayForEach(item, ids) {
+		char *id = g_strdup(cJSON_GetStringValue(item));
+
+		g_ptr_array_add(order, id);
+		g_hash_table_insert(position, id,
+				    GUINT_TO_POINTER(order->len));
+	}
+	g_mutex_lock(&o->order_lock);
+	g_hash_table_destroy(o->position);
+	g_ptr_array_free(o->order, TRUE);
+	o->order = order;
+	o->position = position;
+	g_mutex_unlock(&o->order_lock);
+}
+
 static int fetch_user_ids(void *ctx, uint64_t since, cJSON **json)
 {
-	return list_ids(ctx, "user", "/users", "/users/count", since, json);
+	int ret = list_ids(ctx, "user", "/users", "/users/count", since, json);
+
+	if (ret == 0)
+		remember_order(ctx, *json);
+	return ret;
 }
 
 int objects_user_ids(struct objects *o, struct cache_entry **out)
@@ -304,10 +352,100 @@ static int get_single(struct objects *o, const char *key,
 	return ret;
 }
 
+/*
+ * Reading ahead.  A profile missing from the cache (evicted, when the
+ * instance has more users than cache_max holds) is most often one of many
+ * read in listing order, as grep -r or ls -l do: one GET /users with the
+ * user_id filter brings it with the next users listed that the cache
+ * lacks, a hundred users for the price of one request.
+ */
+#define USER_BATCH 100		/* user_id values one GET /users takes */
+
+/* Ids listed after id in users/ that the cache lacks, USER_BATCH - 1 at most. */
+static GPtrArray *ids_after(struct objects *o, const char *id)
+{
+	GPtrArray *ids = g_ptr_array_new_with_free_func(g_free);
+	guint at;
+
+	g_mutex_lock(&o->order_lock);
+	at = GPOINTER_TO_UINT(g_hash_table_lookup(o->position, id));
+	for (; at > 0 && at < o->order->len && ids->len < USER_BATCH - 1;
+	     at++) {
+		const char *other = o->order->pdata[at];
+		char *key = g_strconcat("user/", other, NULL);
+
+		if (!cache_has(o->cache, key))
+			g_ptr_array_add(ids, g_strdup(other));
+		g_free(key);
+	}
+	g_mutex_unlock(&o->order_lock);
+	return ids;
+}
+
+struct user_fetch {
+	struct objects *o;
+	const char *id;
+};
+
+/* GET /users?user_id=id&user_id=...: id and the users read ahead. */
+static int fetch_user_batch(struct user_fetch *f, GPtrArray *ahead,
+			    uint64_t since, cJSON **json)
+{
+	GString *q = g_string_new(NULL);
+	struct api_call call = {
+		.method = "GET", .path = "/users", .route = "/users",
+		.deadline = api_deadline(f->o->api),
+	};
+	cJSON *user;
+	int ret;
+
+	api_query_add(q, "user_id", f->id);
+	for (guint i = 0; i < ahead->len; i++)
+		api_query_add(q, "user_id", ahead->pdata[i]);
+	g_string_append_printf(q, "&limit=%d", USER_BATCH);
+	call.query = q->str;
+	ret = api_call(f->o->api, &call);
+	g_string_free(q, TRUE);
+	if (ret < 0)
+		return ret;
+	while ((user = cJSON_DetachItemFromArray(call.reply, 0))) {
+		if (!*json && g_strcmp0(json_str(user, "id"), f->id) == 0)
+			*json = user;
+		else
+			store_object(f->o, "user", user, since);
+	}
+	cJSON_Delete(call.reply);
+	return *json ? 0 : -ENOENT;
+}
+
+static int fetch_user(void *ctx, uint64_t since, cJSON **json)
+{
+	struct user_fetch *f = ctx;
+	GPtrArray *ahead = ids_after(f->o, f->id);
+	char *escaped, *path;
+	struct single s = { .o = f->o, .route = "/users/{user_id}" };
+	int ret;
+
+	if (ahead->len > 0) {
+		ret = fetch_user_batch(f, ahead, since, json);
+		g_ptr_array_free(ahead, TRUE);
+		return ret;
+	}
+	g_ptr_array_free(ahead, TRUE);
+	escaped = api_escape(f->id);
+	path = g_strconcat("/users/", escaped, NULL);
+	s.path = path;
+	ret = fetch_single(&s, since, json);
+	g_free(path);
+	g_free(escaped);
+	return ret;
+}
+
 int objects_user(struct objects *o, const char *id, struct cache_entry **out)
 {
 	char *key = g_strdup_printf("user/%s", id);
-	int ret = get_single(o, key, "users", id, "/users/{user_id}", out);
+	struct user_fetch f = { .o = o, .id = id };
+	int ret = cache_get(o->cache, key, fetch_user, &f, out);
 
 	g_free(key);
 	return ret;

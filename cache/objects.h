@@ -24,7 +24,19 @@ struct objects {
 	struct cache *cache;
 	int page_size;
 	int page_workers;	/* pages fetched at once */
+
+	/*
+	 * The order of the last users listing, kept past the cache's TTL
+	 * and budget: it only tells which users to read ahead (objects.c).
+	 */
+	GMutex order_lock;
+	GPtrArray *order;	/* user ids, owned */
+	GHashTable *position;	/* id (borrowed from order) -> index + 1 */
 };
+
+void objects_init(struct objects *o, struct api *api, struct cache *cache,
+		  int page_size);
+void objects_release(struct objects *o);
 
 enum alias_kind {
 	ALIAS_EMAIL,

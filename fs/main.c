@@ -6,6 +6,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -309,10 +310,7 @@ static int setup_fs(struct clerkfs *fs, struct options *o, const char *key)
 		return -ENOMEM;
 	fs->cache = cache_new(o->cache_ttl, o->negative_ttl,
 			      fs->opts.cache_max);
-	fs->objects.api = fs->api;
-	fs->objects.cache = fs->cache;
-	fs->objects.page_size = o->page_size;
-	fs->objects.page_workers = 4;
+	objects_init(&fs->objects, fs->api, fs->cache, o->page_size);
 	fs->uid = getuid();
 	fs->gid = getgid();
 	clock_gettime(CLOCK_REALTIME, &fs->mounted);
@@ -337,6 +335,7 @@ static void release_fs(struct clerkfs *fs)
 	}
 	g_queue_clear_full(&fs->errors, g_free);
 	g_mutex_clear(&fs->errors_lock);
+	objects_release(&fs->objects);
 	if (fs->cache)
 		cache_free(fs->cache);
 	api_free(fs->api);
@@ -405,6 +404,14 @@ int main(int argc, char *argv[])
 	char *key = NULL;
 	int ret = 1;
 
+	/*
+	 * The daemon's size should follow cache_max.  Every FUSE worker
+	 * would otherwise get a malloc arena of its own that keeps what the
+	 * cache freed, and the first large reply freed would raise the mmap
+	 * threshold so that later ones fragment the heap.
+	 */
+	mallopt(M_ARENA_MAX, 2);
+	mallopt(M_MMAP_THRESHOLD, 256 << 10);
 	drop_mount_source(&args);
 	if (fuse_opt_parse(&args, &o, option_spec, NULL) != 0 ||
 	    fuse_opt_parse(&args, &o, kept_spec, keep_option) != 0)
