@@ -24,6 +24,8 @@ BIG_INT = 1234567890123456789
 METADATA_ROUTE = "PUT /v1/users/{user_id}/metadata"
 PATCH_ROUTE = "PATCH /v1/users/{user_id}"
 BAN_ROUTE = "POST /v1/users/{user_id}/ban"
+MEMBER_ROUTE = "PATCH /v1/organizations/{organization_id}/memberships/" \
+    "{user_id}"
 
 ADA = {
     "id": "user_2TstAda0001",
@@ -672,3 +674,75 @@ def test_org_metadata_and_name_saves(instance):
         {"name": "Acme Ltd"}]
     by_slug = (ada.root / "orgs" / "acme" / "organization.json").read_text()
     assert json.loads(by_slug)["name"] == "Acme Ltd"
+
+
+# ---- role files in members/ ----------------------------------------------
+
+@pytest.mark.parametrize("setup", list(VIM_SETUPS))
+def test_vim_saves_a_role_file_in_members(instance, setup):
+    ada = instance()
+    members = ada.root / "members" / ORG["id"]
+    setup_line = "|".join(filter(None, [NO_SKIP, VIM_SETUPS[setup]]))
+
+    vim = run_vim(members, ada.uid, "s/admin/member/", "wq",
+                  setup=setup_line)
+
+    assert vim.returncode == 0, vim.stdout
+    assert not re.search(r"E\d{2,3}:", vim.stdout), vim.stdout
+    assert ada.writes() == {MEMBER_ROUTE: 1}
+    assert ada.bodies(MEMBER_ROUTE) == [{"role": "org:member"}]
+    assert (members / ada.uid).read_text() == "org:member\n"
+    backup = ada.uid + "~"
+    if "set backup" in (VIM_SETUPS[setup] or ""):
+        assert sorted(os.listdir(members)) == [ada.uid, backup]
+        assert (members / backup).read_text() == "org:admin\n"
+    else:
+        assert os.listdir(members) == [ada.uid]
+
+
+@pytest.mark.parametrize("command", [
+    "sed -i 's/admin/member/' {uid}",
+    "perl -pi -e 's/admin/member/' {uid}",
+    "echo org:member > new && mv new {uid}",
+], ids=["sed -i", "perl -pi", "mv"])
+def test_a_rename_over_a_role_file_changes_the_role_once(instance,
+                                                        command):
+    ada = instance()
+    members = ada.root / "members" / ORG["id"]
+
+    result = sh(command.format(uid=ada.uid), cwd=members, check=False)
+
+    assert result.returncode == 0, result.stderr
+    assert ada.writes() == {MEMBER_ROUTE: 1}
+    assert ada.bodies(MEMBER_ROUTE) == [{"role": "org:member"}]
+    assert (members / ada.uid).read_text() == "org:member\n"
+    assert os.listdir(members) == [ada.uid]
+
+
+def test_a_rename_to_a_new_user_id_in_members_adds_the_member(instance):
+    ada = instance()
+    bo = ada.server.put("users", {"id": "user_2TstBo0002",
+                                  "first_name": "Bo"})
+    members = ada.root / "members" / ORG["id"]
+    ada.server.reset()
+
+    sh(f"echo admin > new && mv new {bo['id']}", cwd=members)
+
+    route = "POST /v1/organizations/{organization_id}/memberships"
+    assert ada.writes() == {route: 1}
+    assert ada.bodies(route) == [{"user_id": bo["id"], "role": "org:admin"}]
+    assert sorted(os.listdir(members)) == sorted([ada.uid, bo["id"]])
+    assert (members / bo["id"]).read_text() == "org:admin\n"
+
+
+def test_ln_of_a_role_file_copies_it_but_never_to_a_user_id(instance):
+    ada = instance()
+    members = ada.root / "members" / ORG["id"]
+
+    sh(f"ln {ada.uid} role.bak", cwd=members)
+    refused = sh("ln role.bak user_2TstBo0002", cwd=members, check=False)
+
+    assert (members / "role.bak").read_text() == "org:admin\n"
+    assert "Operation not permitted" in refused.stderr
+    assert sorted(os.listdir(members)) == ["role.bak", ada.uid]
+    assert ada.writes() == {}
