@@ -285,60 +285,92 @@ static void changes_free(struct changes *c)
 	cJSON_Delete(c->metadata);
 }
 
-static const char *const applied_names[] = {
-	"the fields", "the metadata", "the ban", "the lock",
-};
+/* The calls of a whole-object save, in the order they are sent. */
+enum part { PART_FIELDS, PART_METADATA, PART_BAN, PART_LOCK, PARTS };
 
-/* Appends to why which parts of a several-call save went through. */
-static void note_applied(char *why, const bool applied[4])
+/* What became of each part of a several-call save. */
+enum outcome { NOT_NEEDED, NOT_SENT, APPLIED, FAILED };
+
+/* Appends the names of the fields that part changes, comma-separated. */
+static void name_part(GString *out, const struct changes *c, enum part p)
 {
-	size_t len = strlen(why);
-	int n = 0;
+	const cJSON *fields = p == PART_FIELDS ? c->patch : c->metadata;
+	const cJSON *field;
 
-	for (int i = 0; i < 4; i++) {
-		if (!applied[i])
-			continue;
-		len += snprintf(why + len, len < SAVE_WHY_MAX ?
-				SAVE_WHY_MAX - len : 0, "%s%s",
-				n++ ? ", " : "; already applied: ",
-				applied_names[i]);
+	if (p == PART_BAN || p == PART_LOCK) {
+		g_string_append_printf(out, "%s%s", out->len ? ", " : "",
+				       p == PART_BAN ? "banned" : "locked");
+		return;
 	}
-	if (n == 0 && len < SAVE_WHY_MAX)
-		snprintf(why + len, SAVE_WHY_MAX - len,
-			 "; nothing was applied");
+	cJSON_ArrayForEach(field, fields)
+		g_string_append_printf(out, "%s%s", out->len ? ", " : "",
+				       field->string);
 }
 
-/* Sends the changes in order, stopping at the first failure. */
+/* Appends "; label: field, field" for the parts that had outcome o. */
+static void note_outcome(char *why, const struct changes *c,
+			 const enum outcome done[PARTS], enum outcome o,
+			 const char *label)
+{
+	GString *names = g_string_new(NULL);
+	size_t len = strlen(why);
+
+	for (int p = 0; p < PARTS; p++)
+		if (done[p] == o)
+			name_part(names, c, (enum part)p);
+	if (names->len || o == APPLIED)
+		snprintf(why + len, SAVE_WHY_MAX - len, "; %s: %s", label,
+			 names->len ? names->str : "nothing");
+	g_string_free(names, TRUE);
+}
+
+/*
+ * Sends one part unless an earlier one failed; records its outcome.
+ * A part that failed may still have been applied (a 5xx, a dropped
+ * connection), so it is reported as failed, not as unchanged.
+ */
+static int send_part(struct clerkfs *fs, const struct node *node,
+		     const char *method, const char *suffix, const cJSON *body,
+		     enum outcome *done, int ret, char *why)
+{
+	if (*done == NOT_NEEDED || ret < 0)
+		return ret;
+	ret = send(fs, target_of(node), node->id, method, suffix, body, why);
+	*done = ret == 0 ? APPLIED : FAILED;
+	return ret;
+}
+
+/*
+ * Sends the changes in order, stopping at the first failure; when a save
+ * of several calls fails, why names the fields applied, failed and not
+ * sent, so a person knows what the object now holds.
+ */
 static int apply(struct clerkfs *fs, const struct node *node,
 		 struct changes *c, char *why)
 {
-	const struct target *t = target_of(node);
-	bool applied[4] = { false };
-	int steps = (c->patch->child != NULL) + (c->metadata->child != NULL) +
-		    (c->banned >= 0) + (c->locked >= 0);
-	int ret = 0;
+	enum outcome done[PARTS] = {
+		c->patch->child ? NOT_SENT : NOT_NEEDED,
+		c->metadata->child ? NOT_SENT : NOT_NEEDED,
+		c->banned >= 0 ? NOT_SENT : NOT_NEEDED,
+		c->locked >= 0 ? NOT_SENT : NOT_NEEDED,
+	};
+	int steps = 0, ret = 0;
 
-	if (c->patch->child) {
-		ret = send(fs, t, node->id, "PATCH", "", c->patch, why);
-		applied[0] = ret == 0;
+	for (int p = 0; p < PARTS; p++)
+		steps += done[p] != NOT_NEEDED;
+	ret = send_part(fs, node, "PATCH", "", c->patch, &done[PART_FIELDS],
+			ret, why);
+	ret = send_part(fs, node, "PUT", "/metadata", c->metadata,
+			&done[PART_METADATA], ret, why);
+	ret = send_part(fs, node, "POST", c->banned > 0 ? "/ban" : "/unban",
+			NULL, &done[PART_BAN], ret, why);
+	ret = send_part(fs, node, "POST", c->locked > 0 ? "/lock" : "/unlock",
+			NULL, &done[PART_LOCK], ret, why);
+	if (ret < 0 && steps > 1) {
+		note_outcome(why, c, done, APPLIED, "applied");
+		note_outcome(why, c, done, FAILED, "failed");
+		note_outcome(why, c, done, NOT_SENT, "not sent");
 	}
-	if (ret == 0 && c->metadata->child) {
-		ret = send(fs, t, node->id, "PUT", "/metadata", c->metadata,
-			   why);
-		applied[1] = ret == 0;
-	}
-	if (ret == 0 && c->banned >= 0) {
-		ret = send(fs, t, node->id, "POST",
-			   c->banned ? "/ban" : "/unban", NULL, why);
-		applied[2] = ret == 0;
-	}
-	if (ret == 0 && c->locked >= 0) {
-		ret = send(fs, t, node->id, "POST",
-			   c->locked ? "/lock" : "/unlock", NULL, why);
-		applied[3] = ret == 0;
-	}
-	if (ret < 0 && steps > 1)
-		note_applied(why, applied);
 	return ret;
 }
 

@@ -560,10 +560,14 @@ static int setattr_node(struct clerkfs *fs, struct node *node,
 		return ret;
 	if (fs->opts.read_only)
 		return -EROFS;
-	if (fh && fh->writing && !save_at_write(node))
-		return truncate_buffer(fs, fh, attr->st_size);
+	/*
+	 * banned, locked and a role act at the write, so the ftruncate that
+	 * vim sends before rewriting one in place is not a change.
+	 */
+	if (fh && fh->writing && acts_at_write(node))
+		return 0;
 	if (fh && fh->writing)
-		return 0;	/* banned, locked: the write decides */
+		return truncate_buffer(fs, fh, attr->st_size);
 	return truncate_path(fs, node, attr->st_size);
 }
 
@@ -804,14 +808,46 @@ static bool is_document(const struct node_spec *spec)
 	       spec->attr != ATTR_BANNED && spec->attr != ATTR_LOCKED;
 }
 
-/* rename(scratch, attribute): the scratch content is saved. */
-static int rename_over(struct clerkfs *fs, struct node *dir,
-		       const struct node_spec *from, const char *name,
-		       const struct node_spec *to, const char *newname)
+/*
+ * Saves content to the file to names: a JSON attribute, banned or locked,
+ * or a member's role file, which adds the member when it is new.
+ */
+static int save_renamed(struct clerkfs *fs, const struct node_spec *to,
+			bool exists, const GString *content, char *why)
 {
-	char why[SAVE_WHY_MAX] = "";
 	struct node target = { .kind = to->kind, .attr = to->attr,
 			       .id = to->id };
+
+	if (to->kind == NODE_MEMBER && !exists)
+		return create_pending(fs, PENDING_MEMBER, to->id, to->sub,
+				      content->str, content->len, NULL, why);
+	if (to->kind == NODE_MEMBER)
+		return create_member_role(fs, to->id, to->sub, content->str,
+					  content->len, why);
+	if (save_at_write(&target))
+		return save_value(fs, &target, content->str, content->len,
+				  why);
+	return save_json(fs, &target, content->str, content->len, NULL, why);
+}
+
+static bool is_replaceable(const struct node_spec *to)
+{
+	struct node target = { .kind = to->kind, .attr = to->attr };
+
+	return is_document(to) || save_at_write(&target) ||
+	       to->kind == NODE_MEMBER;
+}
+
+/*
+ * rename(scratch, attribute or role file): the scratch content is saved
+ * to it; exists is false for the role file of a member the rename adds.
+ */
+static int rename_over(struct clerkfs *fs, struct node *dir,
+		       const struct node_spec *from, const char *name,
+		       const struct node_spec *to, bool exists,
+		       const char *newname)
+{
+	char why[SAVE_WHY_MAX] = "";
 	struct scratch *s = scratch_find(fs, from->id, from->sub);
 	fuse_ino_t ino;
 	GString *content;
@@ -819,18 +855,14 @@ static int rename_over(struct clerkfs *fs, struct node *dir,
 
 	if (!s)
 		return -ENOENT;
-	if (!is_document(to) && !save_at_write(&target)) {
+	if (!is_replaceable(to)) {
 		scratch_put(fs, s);
-		return refuse(fs, dir, newname, -EPERM,
-			      "only JSON attribute files can be replaced");
+		return refuse(fs, dir, newname, -EPERM, "only JSON attribute "
+			      "files, flags and role files can be replaced");
 	}
 	content = scratch_content(fs, s);
 	scratch_put(fs, s);
-	if (save_at_write(&target))
-		ret = save_value(fs, &target, content->str, content->len, why);
-	else
-		ret = save_json(fs, &target, content->str, content->len, NULL,
-				why);
+	ret = save_renamed(fs, to, exists, content, why);
 	g_string_free(content, TRUE);
 	if (ret < 0) {
 		/* mv reads EINVAL as "into a subdirectory of itself". */
@@ -844,6 +876,42 @@ static int rename_over(struct clerkfs *fs, struct node *dir,
 		nodes_rebind(fs, ino, dir->ino, newname, to);
 	notify_object(fs, to->id, 0);
 	return 0;
+}
+
+/* A user id in members/<org>/ names a member, never a scratch file. */
+static bool is_member_name(const struct node *dir, const char *name)
+{
+	return dir->kind == NODE_MEMBERS_ORG && names_is_id(name, "user_");
+}
+
+/*
+ * A user id that is not yet a member names, in members/<org>/, the member
+ * that a rename over it adds: fills to with its role file.
+ */
+static bool new_member(const struct node *dir, const char *newname,
+		       struct node_spec *to)
+{
+	if (!is_member_name(dir, newname))
+		return false;
+	to->kind = NODE_MEMBER;
+	to->id = g_strdup(dir->id);
+	to->sub = g_strdup(newname);
+	return true;
+}
+
+/*
+ * Files that a rename or link to a new name copies into a scratch file,
+ * leaving them in place: JSON attributes and role files, whose editors
+ * keep a backup that way.  Refusing a role file's rename would make vim
+ * remove the membership and create it again.
+ */
+static bool copies_to_scratch(const struct node *dir, enum node_kind kind,
+			      const char *newname)
+{
+	if (is_member_name(dir, newname))
+		return false;
+	return kind == NODE_USER_FILE || kind == NODE_ORG_FILE ||
+	       kind == NODE_MEMBER || kind == NODE_SCRATCH;
 }
 
 /* rename(attribute, new name): a copy of it as a scratch file. */
@@ -873,30 +941,32 @@ static int rename_in(struct clerkfs *fs, struct node *dir, const char *name,
 		     const char *newname)
 {
 	struct node_spec from, to;
-	int ret, to_ret;
+	bool exists, adds;
+	int ret;
 
 	ret = tree_lookup(fs, dir, name, &from);
 	if (ret < 0)
 		return ret;
-	to_ret = tree_lookup(fs, dir, newname, &to);
-	if (to_ret < 0 && to_ret != -ENOENT) {
+	ret = tree_lookup(fs, dir, newname, &to);
+	if (ret < 0 && ret != -ENOENT) {
 		node_spec_clear(&from);
-		return to_ret;
+		return ret;
 	}
-	if (from.kind == NODE_SCRATCH && (to_ret == -ENOENT ||
-					  to.kind == NODE_SCRATCH))
+	exists = ret == 0;
+	adds = !exists && from.kind == NODE_SCRATCH &&
+	       new_member(dir, newname, &to);
+	if (from.kind == NODE_SCRATCH && ((!exists && !adds) ||
+					  (exists && to.kind == NODE_SCRATCH)))
 		ret = scratch_rename(fs, from.id, from.sub, newname);
 	else if (from.kind == NODE_SCRATCH)
-		ret = rename_over(fs, dir, &from, name, &to, newname);
-	else if (to_ret == -ENOENT && (from.kind == NODE_USER_FILE ||
-				       from.kind == NODE_ORG_FILE))
+		ret = rename_over(fs, dir, &from, name, &to, exists, newname);
+	else if (!exists && copies_to_scratch(dir, from.kind, newname))
 		ret = rename_copy(fs, dir, name, &from, newname);
 	else
 		ret = refuse(fs, dir, name, -EPERM, "attribute files and "
 			     "links cannot be renamed or replaced");
 	node_spec_clear(&from);
-	if (to_ret == 0)
-		node_spec_clear(&to);
+	node_spec_clear(&to);	/* zeroed by a lookup that found nothing */
 	return ret;
 }
 
@@ -942,7 +1012,8 @@ static int link_copy(struct clerkfs *fs, struct node *node,
 		     struct node *dir, const char *newname,
 		     struct node_spec *spec)
 {
-	char *key = scratch_dir_key(dir);
+	char *key = copies_to_scratch(dir, node->kind, newname)
+			    ? scratch_dir_key(dir) : NULL;
 	GString *content = NULL;
 	int ret = -EPERM;
 
@@ -952,8 +1023,7 @@ static int link_copy(struct clerkfs *fs, struct node *node,
 		content = s ? scratch_content(fs, s) : NULL;
 		scratch_put(fs, s);
 		ret = content ? 0 : -ENOENT;
-	} else if (key && (node->kind == NODE_USER_FILE ||
-			   node->kind == NODE_ORG_FILE)) {
+	} else if (key) {
 		ret = tree_read(fs, node, &content);
 	}
 	if (ret == 0)

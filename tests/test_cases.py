@@ -1,10 +1,10 @@
 """The cases of CASES.md that the read and write sides must pass.
 
 Each test is one case (B01, B02, B04, the profile.json half of B06, B08,
-B09, B10, B12, B18, the lookup half of B21, the file-time half of B24):
-the state the case seeds in the local server, the commands a person runs
-on the mount, and the results the case names. Ids, names and values are
-the case's own.
+B09, B10, B12, the Retry-After half of B17, B18, the lookup half of B21,
+the file-time half of B24): the state the case seeds in the local server,
+the commands a person runs on the mount, and the results the case names.
+Ids, names and values are the case's own.
 """
 
 import errno
@@ -526,6 +526,46 @@ def test_b12_hung_api_fails_in_time_and_unmount_still_works(case):
     finally:
         subprocess.run(["fusermount3", "-u", str(c.root)], check=False)
         again.wait(timeout=20)
+
+
+# ---- B17: a 429's Retry-After holds every request back -------------------
+
+B17_USER = {"id": "user_2TstRet0017", "first_name": "Ret"}
+B17_OTHER = {"id": "user_2TstOth0017", "first_name": "Oth"}
+B17_WAIT_S = 2
+
+
+@pytest.mark.parametrize("command, route", [
+    (f"cat users/{B17_USER['id']}/profile.json", USER_ROUTE),
+    ("ls users", "GET /v1/users"),
+], ids=["get", "list"])
+def test_b17_retry_after_pauses_the_whole_mount(case, command, route):
+    c = case(users=[B17_USER, B17_OTHER])
+    c.server.faults(route=route, status=429, retry_after=B17_WAIT_S)
+
+    started = time.monotonic()
+    first = subprocess.Popen(["bash", "-c", command], cwd=c.root,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)
+    time.sleep(0.5)                             # inside the window
+    other_started = time.monotonic()
+    other = c.sh(f"cat users/{B17_OTHER['id']}/profile.json")
+    out, err = first.communicate(timeout=30)
+    took = time.monotonic() - started
+
+    assert first.returncode == 0, err
+    assert B17_USER["id"] in out
+    assert json.loads(other.stdout)["id"] == B17_OTHER["id"]
+    assert other_started - started < B17_WAIT_S
+    assert took >= B17_WAIT_S
+    log = c.server.requests()
+    refused = [r for r in log if r["status"] == 429]
+    assert len(refused) == 1 and refused[0]["route"] == route
+    for request in log:
+        if request is not refused[0]:
+            assert request["t"] >= refused[0]["t"] + B17_WAIT_S - 0.05, \
+                request
+    assert [r["status"] for r in log].count(200) == len(log) - 1
 
 
 # ---- B18: the file is the whole metadata value -----------------------------

@@ -24,6 +24,9 @@ BIG_INT = 1234567890123456789
 METADATA_ROUTE = "PUT /v1/users/{user_id}/metadata"
 PATCH_ROUTE = "PATCH /v1/users/{user_id}"
 BAN_ROUTE = "POST /v1/users/{user_id}/ban"
+ORG_METADATA_ROUTE = "PUT /v1/organizations/{organization_id}/metadata"
+MEMBER_ROUTE = "PATCH /v1/organizations/{organization_id}/memberships/" \
+    "{user_id}"
 
 ADA = {
     "id": "user_2TstAda0001",
@@ -431,6 +434,102 @@ def test_echo_maybe_to_banned_fails_in_the_shell(instance):
     assert ada.read("banned") == "false\n"
 
 
+def test_a_metadata_edit_in_profile_json_is_one_put_of_that_field(instance):
+    ada = instance()
+    doc = json.loads(ada.read("profile.json"))
+    doc["private_metadata"]["crm"] = "X-2"
+
+    code = python_save(ada.home / "profile.json",
+                       json.dumps(doc, indent=2, ensure_ascii=False))
+
+    assert code == 0
+    assert ada.writes() == {METADATA_ROUTE: 1}
+    assert ada.bodies(METADATA_ROUTE) == [{"private_metadata": {"crm":
+                                                                "X-2"}}]
+    assert ada.user()["private_metadata"] == {"crm": "X-2"}
+    assert ada.user()["public_metadata"] == {"plan": "free"}
+    assert ada.read("private_metadata.json") == canonical({"crm": "X-2"})
+
+
+def test_a_save_changing_a_name_and_the_id_sends_nothing(instance):
+    ada = instance()
+    before = ada.read("profile.json")
+    doc = json.loads(before)
+    doc["first_name"] = "Adaline"
+    doc["id"] = "user_2TstOther0001"
+
+    code = python_save(ada.home / "profile.json",
+                       json.dumps(doc, indent=2, ensure_ascii=False))
+
+    assert code == errno.EPERM
+    assert ada.writes() == {}
+    assert ada.user()["first_name"] == "Ada"
+    assert ada.read("profile.json") == before
+    assert "'id'" in ada.errors()
+
+
+def test_a_field_changed_remotely_after_the_open_is_not_sent(instance):
+    ada = instance()
+
+    with open(ada.home / "profile.json", "r+") as f:
+        doc = json.loads(f.read())
+        ada.server.patch("users", ada.uid, {"last_name": "Byron"})
+        doc["first_name"] = "Adaline"
+        f.seek(0)
+        f.truncate()
+        f.write(json.dumps(doc, indent=2, ensure_ascii=False))
+
+    assert ada.writes() == {PATCH_ROUTE: 1}
+    assert ada.bodies(PATCH_ROUTE) == [{"first_name": "Adaline"}]
+    user = ada.user()
+    assert (user["first_name"], user["last_name"]) == ("Adaline", "Byron")
+    shown = json.loads(ada.read("profile.json"))
+    assert (shown["first_name"], shown["last_name"]) == ("Adaline", "Byron")
+
+
+# ---- banned and locked, both ways ----------------------------------------
+
+FLAG_ROUTES = {(flag, value): f"POST /v1/users/{{user_id}}/{action}"
+               for flag, value, action in [
+                   ("banned", True, "ban"), ("banned", False, "unban"),
+                   ("locked", True, "lock"), ("locked", False, "unlock")]}
+
+
+def flag_command(flag, value, how):
+    """Sets a flag by writing its file or by editing profile.json."""
+    new, old = ("true", "false") if value else ("false", "true")
+    if how == "file":
+        return f"echo {new} > {flag}"
+    return f"sed -i 's/\"{flag}\": {old}/\"{flag}\": {new}/' profile.json"
+
+
+@pytest.mark.parametrize("flag, value", list(FLAG_ROUTES),
+                         ids=[f"{f}={v}" for f, v in FLAG_ROUTES])
+@pytest.mark.parametrize("how", ["file", "profile.json"])
+def test_each_flag_change_is_one_call_on_its_route(instance, flag, value,
+                                                   how):
+    ada = instance(user=dict(ADA, **{flag: not value}))
+
+    result = ada.sh(flag_command(flag, value, how) + "; echo rc=$?")
+
+    assert result.stdout == "rc=0\n", result.stderr
+    assert ada.writes() == {FLAG_ROUTES[flag, value]: 1}
+    assert ada.user()[flag] is value
+    assert ada.read(flag) == ("true\n" if value else "false\n")
+    assert json.loads(ada.read("profile.json"))[flag] is value
+
+
+@pytest.mark.parametrize("flag", ["banned", "locked"])
+def test_a_flag_with_trailing_white_space_is_accepted(instance, flag):
+    ada = instance()
+
+    result = ada.sh(f"printf 'true  \\t\\n' > {flag}; echo rc=$?")
+
+    assert result.stdout == "rc=0\n", result.stderr
+    assert ada.writes() == {FLAG_ROUTES[flag, True]: 1}
+    assert ada.user()[flag] is True
+
+
 # ---- refused saves -------------------------------------------------------
 
 def test_invalid_json_fails_the_close_and_sends_nothing(instance):
@@ -528,9 +627,14 @@ def test_several_call_save_reports_what_was_applied(instance):
     assert user["first_name"] == "Adaline"          # applied first
     assert user["public_metadata"] == {"plan": "free"}
     assert user["banned"] is False                  # never sent
-    assert BAN_ROUTE not in ada.writes()
-    assert "already applied: the fields" in ada.errors()
-    assert "already applied: the fields" in ada.mount.log()
+    sent = [r["route"] for r in ada.server.requests()
+            if r["method"] != "GET"]
+    assert sent[0] == PATCH_ROUTE and sent[1:] == [METADATA_ROUTE] * (
+        len(sent) - 1), sent                    # PUT retried, then given up
+    assert ada.bodies(PATCH_ROUTE) == [{"first_name": "Adaline"}]
+    parts = "; applied: first_name; failed: public_metadata; not sent: banned"
+    assert parts in ada.errors()
+    assert parts in ada.mount.log()
     shown = json.loads(ada.read("profile.json"))
     assert shown["first_name"] == "Adaline"
     assert shown["public_metadata"] == {"plan": "free"}
@@ -666,9 +770,303 @@ def test_org_metadata_and_name_saves(instance):
     assert remote["private_metadata"] == {"billing": "inv-7"}
     assert remote["name"] == "Acme Ltd"
     assert ada.writes() == {
-        "PUT /v1/organizations/{organization_id}/metadata": 1,
+        ORG_METADATA_ROUTE: 1,
         "PATCH /v1/organizations/{organization_id}": 1}
     assert ada.bodies("PATCH /v1/organizations/{organization_id}") == [
         {"name": "Acme Ltd"}]
     by_slug = (ada.root / "orgs" / "acme" / "organization.json").read_text()
     assert json.loads(by_slug)["name"] == "Acme Ltd"
+
+
+def test_deleting_a_key_in_org_metadata_deletes_it_remotely(instance):
+    ada = instance()
+    ada.server.patch("organizations", ORG["id"], {"public_metadata": {
+        "tier": "free", "beta": True}})
+    org = ada.root / "orgs" / ORG["id"]
+    assert json.loads((org / "public_metadata.json").read_text()) == {
+        "tier": "free", "beta": True}
+    ada.server.reset()
+
+    sh("jq 'del(.beta)' public_metadata.json > edit.json && "
+       "mv edit.json public_metadata.json", cwd=org)
+
+    remote = ada.server.get("organizations", ORG["id"])
+    assert remote["public_metadata"] == {"tier": "free"}
+    assert ada.writes() == {ORG_METADATA_ROUTE: 1}
+    assert ada.bodies(ORG_METADATA_ROUTE) == [
+        {"public_metadata": {"tier": "free"}}]
+    assert (org / "public_metadata.json").read_text() == \
+        canonical({"tier": "free"})
+
+
+def test_org_private_metadata_edit_saves_that_field(instance):
+    ada = instance()
+    org = ada.root / "orgs" / ORG["id"]
+
+    sh("sed -i 's/inv-7/inv-8/' private_metadata.json", cwd=org)
+
+    remote = ada.server.get("organizations", ORG["id"])
+    assert remote["private_metadata"] == {"billing": "inv-8"}
+    assert remote["public_metadata"] == {"tier": "free"}
+    assert ada.writes() == {ORG_METADATA_ROUTE: 1}
+    assert ada.bodies(ORG_METADATA_ROUTE) == [
+        {"private_metadata": {"billing": "inv-8"}}]
+
+
+def test_changing_the_id_in_organization_json_is_eperm(instance):
+    ada = instance()
+    path = ada.root / "orgs" / ORG["id"] / "organization.json"
+    before = path.read_text()
+    doc = json.loads(before)
+    doc["id"] = "org_2TstOther0001"
+
+    code = python_save(path, json.dumps(doc, indent=2, ensure_ascii=False))
+
+    assert code == errno.EPERM
+    assert ada.writes() == {}
+    assert path.read_text() == before
+    assert f"orgs/{ORG['id']}/organization.json" in ada.errors()
+    assert "'id'" in ada.errors()
+
+
+# ---- retries that succeed ------------------------------------------------
+
+def test_a_503_on_the_user_get_is_retried_and_cat_succeeds(instance):
+    ada = instance()
+    ada.server.faults(route="GET /v1/users/{user_id}", status=503)
+
+    profile = json.loads(ada.read("profile.json"))
+
+    assert profile["id"] == ada.uid
+    assert routes(ada.server)["GET /v1/users/{user_id}"] == 2
+    assert [r["status"] for r in ada.server.requests(
+        "GET /v1/users/{user_id}")] == [503, 200]
+
+
+@pytest.mark.parametrize("fault", ["reset", "reset_after_apply"])
+def test_a_reset_metadata_put_is_sent_again_and_the_save_succeeds(instance,
+                                                                  fault):
+    ada = instance()
+    ada.server.faults(route=METADATA_ROUTE, **{fault: True})
+
+    code = python_save(ada.home / "public_metadata.json", '{"plan": "pro"}')
+
+    assert code == 0
+    assert ada.writes() == {METADATA_ROUTE: 2}      # PUT is idempotent
+    assert ada.bodies(METADATA_ROUTE) == 2 * [{"public_metadata": {"plan":
+                                                                   "pro"}}]
+    assert ada.user()["public_metadata"] == {"plan": "pro"}
+    assert ada.read("public_metadata.json") == canonical({"plan": "pro"})
+    assert ada.errors() == ""
+
+
+# ---- a refused commit at a rename ----------------------------------------
+
+@pytest.mark.parametrize("content, puts, why", [
+    ('{"plan": pro}', 0, r"line \d+, column \d+"),
+    (json.dumps({"blob": "x" * 9000}), 1, "metadata may be at most 8192"),
+], ids=["invalid JSON", "refused by the server"])
+def test_mv_of_a_refused_document_over_the_file_is_eio(instance, content,
+                                                       puts, why):
+    ada = instance()
+    (ada.home / "new.json").write_text(content)
+
+    mv = ada.sh("mv new.json public_metadata.json", check=False)
+
+    assert mv.returncode != 0
+    assert "Input/output error" in mv.stderr, mv.stderr
+    assert ada.writes() == ({METADATA_ROUTE: 1} if puts else {})
+    assert ada.user()["public_metadata"] == {"plan": "free"}
+    assert ada.read("public_metadata.json") == canonical({"plan": "free"})
+    errors = ada.errors().splitlines()
+    assert len(errors) == 1, errors
+    assert f"users/{ada.uid}/public_metadata.json" in errors[0]
+    assert re.search(why, errors[0]), errors[0]
+    assert ada.read("new.json") == content      # the edit is not lost
+
+
+def test_sed_i_making_invalid_json_fails_and_nothing_reaches_the_api(
+        instance):
+    ada = instance()
+
+    sed = ada.sh("sed -i 's/}/,/' public_metadata.json", check=False)
+
+    assert sed.returncode != 0
+    assert "Input/output error" in sed.stderr, sed.stderr
+    assert ada.writes() == {}
+    assert ada.user()["public_metadata"] == {"plan": "free"}
+    assert ada.read("public_metadata.json") == canonical({"plan": "free"})
+    assert "public_metadata.json" in ada.errors()
+    for path in ada.paths():
+        assert "sed" not in path, path
+    assert not [n for n in os.listdir(ada.home) if n.startswith("sed")]
+
+
+# ---- scratch files -------------------------------------------------------
+
+SCRATCH_BUDGET = 64 << 20       # fs/scratch.h
+
+
+def test_ln_of_an_attribute_makes_a_scratch_copy(instance):
+    ada = instance()
+    ada.read("public_metadata.json")
+    ada.server.reset()
+
+    ada.sh("ln public_metadata.json x.bak")
+
+    assert ada.read("x.bak") == canonical({"plan": "free"})
+    assert routes(ada.server) == {}
+    assert "x.bak" in os.listdir(ada.home)
+    ada.sh("echo '{}' > x.bak")                 # a copy, not the file
+    assert ada.read("public_metadata.json") == canonical({"plan": "free"})
+    assert ada.writes() == {}
+
+
+def test_scratch_files_past_the_budget_are_enospc(instance):
+    ada = instance()
+    chunk = b"x" * (1 << 20)
+
+    with open(ada.home / "big.tmp", "wb", buffering=0) as f:
+        for _ in range(SCRATCH_BUDGET // len(chunk)):
+            f.write(chunk)
+        with pytest.raises(OSError) as raised:
+            f.write(b"one byte too many")
+    os.unlink(ada.home / "big.tmp")
+    (ada.home / "small.tmp").write_text("room again\n")
+
+    assert raised.value.errno == errno.ENOSPC
+    assert ada.read("small.tmp") == "room again\n"
+    assert ada.writes() == {}
+
+
+# ---- unsaved content -----------------------------------------------------
+
+HOLDER = """
+import os, sys
+fd = os.open(sys.argv[1], os.O_WRONLY | os.O_TRUNC)
+for chunk in sys.argv[2:]:
+    os.lseek(fd, 0, os.SEEK_SET)
+    os.write(fd, chunk.encode())
+    print("written", flush=True)
+    sys.stdin.readline()
+os.close(fd)
+"""
+
+
+def test_stat_reports_the_size_of_unsaved_content(instance):
+    ada = instance()
+    path = ada.home / "public_metadata.json"
+    longer = json.dumps({"plan": "pro", "note": "n" * 500})
+    holder = subprocess.Popen(
+        ["/usr/bin/python3", "-c", HOLDER, str(path), '{"plan":"pro"}',
+         longer], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+    sizes = []
+    for _ in range(2):                  # a person runs ls -l meanwhile
+        assert holder.stdout.readline() == "written\n"
+        sizes.append(int(ada.sh("stat -c %s public_metadata.json").stdout))
+        sizes.append(os.stat(path).st_size)
+        assert ada.writes() == {}
+        holder.stdin.write("\n")
+        holder.stdin.flush()
+    holder.communicate(timeout=30)
+
+    assert holder.returncode == 0
+    assert sizes == [14, 14, len(longer), len(longer)]
+    assert ada.user()["public_metadata"] == json.loads(longer)
+    assert os.stat(path).st_size == len(canonical(json.loads(longer)))
+
+
+def test_a_later_flush_commits_what_a_transient_failure_kept(instance):
+    ada = instance(timeout=10)
+    path = ada.home / "public_metadata.json"
+    ada.server.faults(route=METADATA_ROUTE, status=503, count=-1)
+
+    fd = os.open(path, os.O_WRONLY | os.O_TRUNC)
+    other = os.dup(fd)                  # a second process sharing it
+    os.write(fd, b'{"plan": "pro"}\n')
+    with pytest.raises(OSError) as first:
+        os.close(fd)
+    failed = ada.user()["public_metadata"]
+    ada.server.clear_faults()
+    os.fsync(other)
+    os.close(other)
+
+    assert first.value.errno == errno.EIO
+    assert failed == {"plan": "free"}
+    assert ada.user()["public_metadata"] == {"plan": "pro"}
+    statuses = [r["status"] for r in ada.server.requests(METADATA_ROUTE)]
+    assert statuses[-1] == 200 and set(statuses[:-1]) == {503}
+    assert path.read_text() == canonical({"plan": "pro"})
+
+
+# ---- role files in members/ ----------------------------------------------
+
+@pytest.mark.parametrize("setup", list(VIM_SETUPS))
+def test_vim_saves_a_role_file_in_members(instance, setup):
+    ada = instance()
+    members = ada.root / "members" / ORG["id"]
+    setup_line = "|".join(filter(None, [NO_SKIP, VIM_SETUPS[setup]]))
+
+    vim = run_vim(members, ada.uid, "s/admin/member/", "wq",
+                  setup=setup_line)
+
+    assert vim.returncode == 0, vim.stdout
+    assert not re.search(r"E\d{2,3}:", vim.stdout), vim.stdout
+    assert ada.writes() == {MEMBER_ROUTE: 1}
+    assert ada.bodies(MEMBER_ROUTE) == [{"role": "org:member"}]
+    assert (members / ada.uid).read_text() == "org:member\n"
+    backup = ada.uid + "~"
+    if "set backup" in (VIM_SETUPS[setup] or ""):
+        assert sorted(os.listdir(members)) == [ada.uid, backup]
+        assert (members / backup).read_text() == "org:admin\n"
+    else:
+        assert os.listdir(members) == [ada.uid]
+
+
+@pytest.mark.parametrize("command", [
+    "sed -i 's/admin/member/' {uid}",
+    "perl -pi -e 's/admin/member/' {uid}",
+    "echo org:member > new && mv new {uid}",
+], ids=["sed -i", "perl -pi", "mv"])
+def test_a_rename_over_a_role_file_changes_the_role_once(instance,
+                                                        command):
+    ada = instance()
+    members = ada.root / "members" / ORG["id"]
+
+    result = sh(command.format(uid=ada.uid), cwd=members, check=False)
+
+    assert result.returncode == 0, result.stderr
+    assert ada.writes() == {MEMBER_ROUTE: 1}
+    assert ada.bodies(MEMBER_ROUTE) == [{"role": "org:member"}]
+    assert (members / ada.uid).read_text() == "org:member\n"
+    assert os.listdir(members) == [ada.uid]
+
+
+def test_a_rename_to_a_new_user_id_in_members_adds_the_member(instance):
+    ada = instance()
+    bo = ada.server.put("users", {"id": "user_2TstBo0002",
+                                  "first_name": "Bo"})
+    members = ada.root / "members" / ORG["id"]
+    ada.server.reset()
+
+    sh(f"echo admin > new && mv new {bo['id']}", cwd=members)
+
+    route = "POST /v1/organizations/{organization_id}/memberships"
+    assert ada.writes() == {route: 1}
+    assert ada.bodies(route) == [{"user_id": bo["id"], "role": "org:admin"}]
+    assert sorted(os.listdir(members)) == sorted([ada.uid, bo["id"]])
+    assert (members / bo["id"]).read_text() == "org:admin\n"
+
+
+def test_ln_of_a_role_file_copies_it_but_never_to_a_user_id(instance):
+    ada = instance()
+    members = ada.root / "members" / ORG["id"]
+
+    sh(f"ln {ada.uid} role.bak", cwd=members)
+    refused = sh("ln role.bak user_2TstBo0002", cwd=members, check=False)
+
+    assert (members / "role.bak").read_text() == "org:admin\n"
+    assert "Operation not permitted" in refused.stderr
+    assert sorted(os.listdir(members)) == ["role.bak", ada.uid]
+    assert ada.writes() == {}
