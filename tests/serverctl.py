@@ -135,7 +135,10 @@ class Server:
         return self._control("GET", "/__stats")
 
     def requests(self, route=None):
-        """The /v1 request log, optionally of one route key only."""
+        """The /v1 request log, optionally of one route key only: each
+        entry's method, route, path, query, body, status, fault, the
+        headers a client must send (Authorization as its scheme only) and
+        the number of the connection it came on."""
         query = "?" + urllib.parse.urlencode({"route": route}) if route \
             else ""
         return self._control("GET", "/__requests" + query)

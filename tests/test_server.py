@@ -423,6 +423,83 @@ def test_user_filters_by_organization_and_query(server):
     assert phone_user["id"] in [u["id"] for u in found]
 
 
+def all_users(server, **query):
+    found = []
+    for offset in (0, 500):
+        found += server.api("GET", "/users", query=dict(
+            query, limit=500, offset=offset))[1]
+    return found
+
+
+def test_user_filters_of_phones_external_ids_and_activity(server):
+    everyone = all_users(server)
+    phones = [u["phone_numbers"][0]["phone_number"] for u in everyone
+              if u["phone_numbers"]][:2]
+    external = [u["external_id"] for u in everyone if u["external_id"]][:2]
+    active = sorted(u["last_active_at"] for u in everyone
+                    if u["last_active_at"])
+    after, before = active[10], active[-10]
+
+    def having(test):
+        return [u["id"] for u in everyone if test(u)]
+
+    def numbers(u):
+        return [p["phone_number"] for p in u["phone_numbers"]]
+    cases = [
+        ({"phone_number": phones}, having(
+            lambda u: set(numbers(u)) & set(phones))),
+        ({"external_id": external[0]}, having(
+            lambda u: u["external_id"] == external[0])),
+        ({"external_id": [f"+{external[0]}", f"-{external[1]}"]}, having(
+            lambda u: u["external_id"] == external[0])),
+        ({"external_id": f"-{external[0]}"}, having(
+            lambda u: u["external_id"] != external[0])),
+        ({"phone_number_query": phones[0][2:9]}, having(
+            lambda u: any(phones[0][2:9] in n for n in numbers(u)))),
+        ({"username_query": "ZOE"}, having(
+            lambda u: "zoe" in (u["username"] or "").lower())),
+        ({"last_active_at_after": after, "last_active_at_before": before},
+         having(lambda u: u["last_active_at"] is not None
+                and after < u["last_active_at"] < before)),
+    ]
+    for query, expected in cases:
+        assert 0 < len(expected) < len(everyone), query
+        assert [u["id"] for u in all_users(server, **query)] == expected, \
+            query
+        count = server.api("GET", "/users/count", query=query)[1]
+        assert count["total_count"] == len(expected), query
+
+
+def test_organization_filters_by_query_member_and_id(server):
+    orgs = server.api("GET", "/organizations", query={"limit": 500})[1][
+        "data"]
+    memberships = server.api("GET", "/organization_memberships",
+                             query={"limit": 500})[1]["data"]
+    member = memberships[0]["public_user_data"]["user_id"]
+    mine = {m["organization"]["id"] for m in memberships
+            if m["public_user_data"]["user_id"] == member}
+    cases = [
+        ({"query": orgs[3]["id"]}, [orgs[3]["id"]]),
+        ({"query": orgs[3]["id"][:-2]}, []),        # ids match exactly
+        ({"query": orgs[0]["name"][:4].upper()}, [
+            o["id"] for o in orgs if orgs[0]["name"][:4].lower()
+            in o["name"].lower() or orgs[0]["name"][:4].lower() in o["slug"]]),
+        ({"user_id": member}, [o["id"] for o in orgs if o["id"] in mine]),
+        ({"user_id": f"+{member}"}, [o["id"] for o in orgs
+                                     if o["id"] in mine]),
+        ({"user_id": f"-{member}"}, [o["id"] for o in orgs
+                                     if o["id"] not in mine]),
+        ({"organization_id": [orgs[1]["id"], f"-{orgs[1]['id']}"]}, []),
+        ({"organization_id": f"-{orgs[1]['id']}"}, [
+            o["id"] for o in orgs if o["id"] != orgs[1]["id"]]),
+    ]
+    for query, expected in cases:
+        reply = server.api("GET", "/organizations",
+                           query=dict(query, limit=500))[1]
+        assert [o["id"] for o in reply["data"]] == expected, query
+        assert reply["total_count"] == len(expected), query
+
+
 def test_user_ordering_and_value_limits(server):
     users = server.api("GET", "/users", query={"order_by": "username",
                                                "limit": 500})[1]
@@ -969,6 +1046,37 @@ def test_stats_and_request_log(server):
 
     server.reset()
     assert server.stats()["total"] == 0 and server.requests() == []
+
+
+def test_request_log_keeps_headers_and_connections_not_the_key(server):
+    kept_alive = http.client.HTTPConnection("127.0.0.1", server.port,
+                                            timeout=10)
+    for version in ("2026-05-12", "2026-05-12", None):
+        headers = {"Authorization": f"Bearer {server.key}"}
+        if version:
+            headers["Clerk-API-Version"] = version
+        kept_alive.request("GET", "/v1/users/count", headers=headers)
+        kept_alive.getresponse().read()
+    kept_alive.close()
+    anonymous = http.client.HTTPConnection("127.0.0.1", server.port,
+                                           timeout=10)
+    anonymous.request("GET", "/v1/users/count")
+    assert anonymous.getresponse().status == 401
+    anonymous.close()
+    server.api("GET", "/users/count")
+
+    log = server.requests()
+    assert [e["status"] for e in log] == [200, 200, 200, 401, 200]
+    numbers = [e["connection"] for e in log]
+    assert numbers[0] == numbers[1] == numbers[2]
+    assert len(set(numbers[2:])) == 3
+    assert log[0]["headers"]["Clerk-API-Version"] == "2026-05-12"
+    assert "Clerk-API-Version" not in log[2]["headers"]
+    assert log[0]["headers"]["Authorization"] == "Bearer"
+    assert "Authorization" not in log[3]["headers"]
+    assert server.key not in json.dumps(log)
+    with open(server.log_path, encoding="utf-8") as stderr:
+        assert server.key not in stderr.read()
 
 
 def test_objects_seed_and_read_raw_state(server):

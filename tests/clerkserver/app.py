@@ -11,12 +11,14 @@ HTTP/1.1 with keep-alive until it is terminated. The default key is
 sk_test_clerkfs, or sk_live_clerkfs with --production.
 
 Each /v1 request goes through these steps, in order: counted in the
-statistics and the request log; admitted by the rate limiter or answered
-429; delayed by --latency-ms; handed to the first matching fault rule, if
-any; authenticated (Authorization: Bearer KEY, else 401); routed (404 for
-an unknown path, 405 for a method the path does not take); its body parsed
-(400 for invalid JSON); and handled under the store lock, the reply being
-encoded as compact UTF-8 JSON before the lock is released.
+statistics and the request log (with its connection's number and the
+headers a client must send, never the key); admitted by the rate limiter
+or answered 429; delayed by --latency-ms; handed to the first matching
+fault rule, if any; authenticated (Authorization: Bearer KEY, else 401);
+routed (404 for an unknown path, 405 for a method the path does not
+take); its body parsed (400 for invalid JSON); and handled under the store
+lock, the reply being encoded as compact UTF-8 JSON before the lock is
+released.
 """
 
 import argparse
@@ -27,6 +29,7 @@ import signal
 import socket
 import struct
 import sys
+import threading
 import time
 import traceback
 import urllib.parse
@@ -153,8 +156,9 @@ class App:
         if state:
             self.store = self.build_store()
 
-    def serve_api(self, method, target, headers, raw):
-        """Answer one /v1 request (see the module docstring)."""
+    def serve_api(self, method, target, headers, raw, connection=None):
+        """Answer one /v1 request (see the module docstring);
+        `connection` numbers the connection it came on, for the log."""
         path, _, query_text = target.partition("?")
         # Without a route, `params` lists the methods the path allows.
         route, params = self.router.match(method, path)
@@ -162,7 +166,8 @@ class App:
         query = Query(query_text)
         is_create = key == CREATE_USER_ROUTE
         self.stats.arrival(key, is_create)
-        entry = self.log.add(method, key, path, query.values, raw)
+        entry = self.log.add(method, key, path, query.values, raw, headers,
+                             connection)
 
         reply = self._admit_and_answer(
             key, target, is_create, entry,
@@ -284,6 +289,11 @@ class Handler(BaseHTTPRequestHandler):
     server_version = "clerk-local/1"
     disable_nagle_algorithm = True
 
+    def setup(self):
+        super().setup()
+        # One handler serves one connection, request after request.
+        self.connection_number = self.server.new_connection()
+
     def do_GET(self):
         self._serve()
 
@@ -298,7 +308,8 @@ class Handler(BaseHTTPRequestHandler):
             reply = json_reply(*control.dispatch(app, self.command,
                                                  self.path, raw))
         elif _is_api(self.path):
-            reply = app.serve_api(self.command, self.path, self.headers, raw)
+            reply = app.serve_api(self.command, self.path, self.headers, raw,
+                                  self.connection_number)
         else:
             reply = error_reply(errors.not_found())
         self._send(reply)
@@ -383,7 +394,15 @@ class Server(ThreadingHTTPServer):
         self.address_family = socket.AF_INET6 if ":" in host \
             else socket.AF_INET
         self.app = None
+        self._connections = 0
+        self._connections_lock = threading.Lock()
         super().__init__((host, port), Handler)
+
+    def new_connection(self):
+        """The next connection number: 1, 2, ... (never reset)."""
+        with self._connections_lock:
+            self._connections += 1
+            return self._connections
 
     def handle_error(self, request, client_address):
         if not isinstance(sys.exc_info()[1], (ConnectionError, OSError)):

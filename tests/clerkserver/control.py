@@ -4,7 +4,10 @@ They need no key, are neither counted, logged nor rate limited, and answer
 JSON (errors as {"error": "..."}):
 
     GET    /__stats                 counters since the last reset
-    GET    /__requests[?route=KEY]  the /v1 request log, oldest first
+    GET    /__requests[?route=KEY]  the /v1 request log, oldest first:
+                                    method, route, path, query, body,
+                                    status, fault, headers (Authorization
+                                    as its scheme only), connection
     POST   /__reset                 clear statistics, log and faults;
                                     with {"state": true} also reseed
     GET    /__faults                the rules and their remaining uses

@@ -12,7 +12,10 @@ Statistics count every /v1 request received since the last reset, by route
 key, and track the largest number received in any window of the limiter's
 length (10 s when no rate is set), overall and for user creation, so tests
 can assert that a client paced itself. The request log keeps each request
-in arrival order (bounded; the oldest are dropped past the bound).
+in arrival order (bounded; the oldest are dropped past the bound), with the
+headers a client must send and the number of the connection it came on, so
+tests can check the API version header and connection reuse. Of the
+Authorization header only the scheme is kept: the key is never logged.
 """
 
 import collections
@@ -22,6 +25,8 @@ import threading
 import time
 
 DEFAULT_WINDOW_S = 10.0
+LOGGED_HEADERS = ("Clerk-API-Version", "Accept", "Content-Type",
+                  "User-Agent")
 
 
 class SlidingWindow:
@@ -151,11 +156,18 @@ class RequestLog:
         with self._lock:
             self._entries.clear()
 
-    def add(self, method, route, path, query, raw_body):
-        """Record a request; the caller fills "status" (and "fault")."""
+    def add(self, method, route, path, query, raw_body, headers=None,
+            connection=None):
+        """Record a request; the caller fills "status" (and "fault").
+
+        `headers` is the request's header mapping (case-insensitive
+        lookups); `connection` numbers the TCP connection it came on.
+        """
         entry = {"method": method, "route": route, "path": path,
                  "query": query, "raw": raw_body, "status": None,
-                 "t": time.time(), "fault": None}
+                 "t": time.time(), "fault": None,
+                 "headers": logged_headers(headers or {}),
+                 "connection": connection}
         with self._lock:
             self._entries.append(entry)
         return entry
@@ -177,4 +189,15 @@ def _render(entry):
     return {"method": entry["method"], "route": entry["route"],
             "path": entry["path"], "query": entry["query"], "body": body,
             "raw": text, "status": entry["status"], "t": entry["t"],
-            "fault": entry["fault"]}
+            "fault": entry["fault"], "headers": entry["headers"],
+            "connection": entry["connection"]}
+
+
+def logged_headers(headers):
+    """The headers the log keeps; Authorization as its scheme only."""
+    kept = {name: headers[name] for name in LOGGED_HEADERS
+            if headers.get(name) is not None}
+    auth = headers.get("Authorization")
+    if auth is not None:
+        kept["Authorization"] = auth.strip().partition(" ")[0] or "(empty)"
+    return kept
