@@ -528,10 +528,17 @@ int api_call(struct api *api, struct api_call *call)
 		enum verdict verdict;
 
 		if (attempt > 0) {
+			double retry_at = limiter_now() + backoff(attempt - 1);
+
+			/*
+			 * No time to send again: the answer is the last
+			 * failure (a refused connection is EIO), not a
+			 * deadline spent sleeping towards nothing.
+			 */
+			if (retry_at >= call->deadline)
+				break;
 			count_retry(api);
-			err = sleep_until(MIN(limiter_now() +
-					      backoff(attempt - 1),
-					      call->deadline));
+			err = sleep_until(retry_at);
 			if (err < 0)
 				break;
 		}
