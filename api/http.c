@@ -497,14 +497,37 @@ static int take_reply(struct api_call *call, const GString *body)
 	return -EIO;
 }
 
+/*
+ * With -d, one line for each request sent, retries included, so that the
+ * log adds up to what the API received.  The route is the template: the
+ * line shows neither the key nor the query's values.
+ */
+static void log_attempt(const struct api_call *call, const struct attempt *at,
+			int attempt, double started)
+{
+	const char *route = call->route ? call->route : call->path;
+	long ms = lround((limiter_now() - started) * 1000);
+	char retry[32] = "";
+
+	if (attempt > 0)
+		snprintf(retry, sizeof(retry), " (retry %d)", attempt);
+	if (at->curl == CURLE_OK)
+		log_debug("%s %s: HTTP %ld in %ld ms%s", call->method, route,
+			  at->status, ms, retry);
+	else
+		log_debug("%s %s: no answer in %ld ms%s: %s", call->method,
+			  route, ms, retry, at->curl_error[0] ? at->curl_error
+			  : curl_easy_strerror(at->curl));
+}
+
+/* A failure of the whole call, once; its requests are log_attempt's. */
 static void log_call(const struct api_call *call, int err)
 {
 	const char *route = call->route ? call->route : call->path;
 
 	if (err == 0 || err == -ENOENT)
-		log_debug("%s %s: HTTP %ld", call->method, route,
-			  call->status);
-	else if (call->status == 401)
+		return;
+	if (call->status == 401)
 		log_error("%s %s failed: %s; the API refused the secret key: "
 			  "check the key", call->method, route, call->error);
 	else
@@ -516,6 +539,7 @@ int api_call(struct api *api, struct api_call *call)
 {
 	char *body = call->body ? json_render_compact(call->body) : NULL;
 	struct attempt at;
+	double sent_at;
 	int err = -EIO;
 
 	call->status = 0;
@@ -562,8 +586,10 @@ int api_call(struct api *api, struct api_call *call)
 		at.status = 0;
 		at.retry_after = -1;
 		at.curl_error[0] = '\0';
+		sent_at = limiter_now();
 		send_once(api, call, body, &at);
 		count_request(api, call, &at);
+		log_attempt(call, &at, attempt, sent_at);
 
 		if (at.curl != CURLE_OK)
 			verdict = judge_transport(call, &at, &err);

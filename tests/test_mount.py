@@ -8,8 +8,10 @@ Once mounted, the options shape what it does (page size, rate, timeout,
 read-only, allow_other), and unmounting ends the process cleanly.
 """
 
+import collections
 import os
 import pathlib
+import re
 import signal
 import subprocess
 import tempfile
@@ -437,3 +439,27 @@ def test_stopped_server_fails_within_timeout_then_recovers(make_server,
     assert again.stdout.strip() == "12", again.stderr
     assert routes(second).get("GET /v1/users", 0) >= 1
     assert is_mounted(mount.path)
+
+
+def test_debug_logs_each_request_and_never_the_key(make_server,
+                                                   make_mount):
+    server = make_server(users=12, orgs=3)
+    mount = make_mount(server, page_size=5, extra_args=["-d"])
+    server.faults(route="GET /v1/organizations", status=503, count=1)
+
+    sh("ls users orgs > /dev/null; cat users/user_doesnotexist/profile.json",
+       cwd=mount.path, check=False)
+
+    log = mount.log()
+    logged = collections.Counter(
+        (method, "/v1" + route, int(status)) for method, route, status in
+        re.findall(r"^clerkfs: debug: ([A-Z]+) (/\S+): HTTP (\d+) in "
+                   r"\d+ ms", log, re.M))
+    received = collections.Counter(
+        (r["method"], r["route"].split(" ", 1)[1], r["status"])
+        for r in server.requests())     # the key check at startup too
+    assert logged == received
+    assert logged[("GET", "/v1/organizations", 503)] == 1
+    assert logged[("GET", "/v1/users/{user_id}", 404)] == 1
+    assert "(retry 1)" in log
+    assert server.key not in log
