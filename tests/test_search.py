@@ -10,6 +10,7 @@ and checks what the server received.
 """
 
 import csv
+import errno
 import io
 import json
 import os
@@ -19,6 +20,8 @@ import time
 import pytest
 
 from helpers import routes, sh
+from mountctl import mount_clerkfs
+from serverctl import start_server
 
 USERS = "search/users"
 
@@ -348,18 +351,63 @@ def test_repeated_keys_and_ordering_reach_the_api(small):
     assert sent["user_id"] == ids and sent["order_by"] == ["+created_at"]
 
 
-@pytest.mark.parametrize("name", [
-    "limit=5", "offset=10", "starting_after=user_x", "favourite_color=blue",
-    "banned=maybe", "created_at_after=yesterday", "order_by=shoe_size",
-    "email_address=%zz", "query=a&query=b", "email_address", "query=",
-    "query=a&&banned=true",
-])
-def test_names_that_are_no_query_do_not_exist(small, name):
-    server, mount = small
+MALFORMED = [
+    ("users", "limit=5", "'limit' is not a filter"),
+    ("users", "offset=10", "'offset' is not a filter"),
+    ("users", "starting_after=user_x", "'starting_after' is not a filter"),
+    ("users", "favourite_color=blue", "unknown parameter 'favourite_color'"),
+    ("users", "banned=maybe", "'banned' must be true or false"),
+    ("users", "created_at_after=yesterday",
+     "'created_at_after' must be a time in Unix milliseconds"),
+    ("users", "order_by=shoe_size", "'order_by' cannot be 'shoe_size'"),
+    ("users", "email_address=%zz", "malformed %-escape"),
+    ("users", "email_address=ada%4", "malformed %-escape"),
+    ("users", "username=a%00b", "malformed %-escape"),
+    ("users", "query=%FF", "malformed %-escape"),
+    ("users", "query=a&query=b", "'query' is given more than once"),
+    ("users", "email_address", "'email_address' is not key=value"),
+    ("users", "query=", "'query' has no value"),
+    ("users", "query=a&&banned=true", "an empty parameter"),
+    ("orgs", "limit=2", "'limit' is not a filter"),
+    ("orgs", "query=acme&offset=1", "'offset' is not a filter"),
+    ("orgs", "paginated=true", "unknown parameter 'paginated'"),
+    ("orgs", "query=%G1", "malformed %-escape"),
+    ("sessions", "user_id=a&paginated=true", "'paginated' is not a filter"),
+    ("sessions", "client_id=a&limit=3", "'limit' is not a filter"),
+    ("sessions", "status=active", "needs user_id or client_id"),
+    ("sessions", "user_id=a&status=sleeping",
+     "'status' cannot be 'sleeping'"),
+    ("sessions", "user_id=a&user_id=b", "'user_id' is given more than once"),
+]
 
-    assert errno_of(lambda: os.stat(mount.path / USERS / name)) == 2
+
+def log_line(text, subject):
+    lines = [line for line in text.splitlines() if subject in line]
+    assert len(lines) == 1, (subject, lines)
+    return lines[0]
+
+
+@pytest.mark.parametrize("resource,name,reason", MALFORMED,
+                         ids=[f"{r}/{n}" for r, n, _ in MALFORMED])
+def test_a_malformed_name_is_absent_and_cannot_be_made(instance, resource,
+                                                       name, reason):
+    server, mount, data = instance
+    server.reset()
+    folder = mount.path / "search" / resource
+    subject = f"search/{resource}/{name}: "
+
+    looked_up = errno_of(lambda: os.stat(folder / name))
+    made = errno_of(lambda: os.mkdir(folder / name))
+
+    assert looked_up == errno.ENOENT
+    assert made == errno.EINVAL
+    assert name not in os.listdir(folder)
     assert routes(server) == {}
-    assert f"search/users/{name}" in mount.log()
+    log = mount.log()
+    assert reason in log_line(log, subject + "no such query directory: ")
+    assert reason in log_line(log, subject + "Invalid argument (EINVAL): ")
+    errors = (mount.path / ".clerkfs" / "errors").read_text()
+    assert reason in log_line(errors, subject)
 
 
 def test_sessions_take_their_own_parameters(small):
@@ -461,3 +509,200 @@ def test_active_sessions_of_one_user(small):
     assert all(r["user_id"] == user_id for r in rows)
     assert count == f"{len(active)}\n"
     assert routes(server) == {"GET /v1/sessions": 1}
+
+
+# ---- every filter reaches the API as asked (issue 5) ----------------------
+
+class Instance:
+    """A mid-sized instance's data, read through the API once."""
+
+    def __init__(self, server):
+        self.users = api_items(server, "/users", [])
+        self.orgs = api_items(server, "/organizations", [])
+        self.memberships = api_items(server, "/organization_memberships", [])
+        self.oldest = min(self.users, key=lambda u: u["created_at"])
+        self.sessions = api_items(server, "/sessions",
+                                  [("user_id", self.oldest["id"])])
+
+    def with_field(self, field, n=1):
+        return [u[field] for u in self.users if u[field]][:n]
+
+    def phones(self, n=1):
+        return [u["phone_numbers"][0]["phone_number"] for u in self.users
+                if u["phone_numbers"]][:n]
+
+    def emails(self, n=1):
+        return [u["email_addresses"][0]["email_address"]
+                for u in self.users if u["email_addresses"]][:n]
+
+    def members_of(self, org_id):
+        return [m["public_user_data"]["user_id"] for m in self.memberships
+                if m["organization"]["id"] == org_id]
+
+    def busy_member(self, rank=0):
+        """The user in the most organizations (or the rank-th most)."""
+        counts = {}
+        for m in self.memberships:
+            uid = m["public_user_data"]["user_id"]
+            counts[uid] = counts.get(uid, 0) + 1
+        return sorted(counts, key=lambda u: (-counts[u], u))[rank]
+
+    def times(self, field):
+        return sorted(u[field] for u in self.users if u[field])
+
+    def client_of(self, status):
+        return next(s["client_id"] for s in self.sessions
+                    if s["status"] == status)
+
+
+def api_items(server, path, pairs):
+    """Every match of a list, as the API pages it (500 at a time)."""
+    items, offset = [], 0
+    while True:
+        status, reply = server.api("GET", path, query=list(pairs) + [
+            ("limit", 500), ("offset", offset)])
+        assert status == 200, reply
+        page = reply["data"] if isinstance(reply, dict) else reply
+        items += page
+        if len(page) < 500:
+            return items
+        offset += 500
+
+
+def query_name(pairs):
+    """A query directory's name as a person writes it: only the
+    characters that would end a key or a value are escaped."""
+    def escape(text):
+        return "".join(f"%{ord(c):02X}" if c in "%&=/" else c
+                       for c in text)
+    return "&".join(f"{key}={escape(value)}" for key, value in pairs)
+
+
+def as_query(pairs, leave_out=()):
+    """The pairs as the server's request log shows a query."""
+    query = {}
+    for key, value in pairs:
+        if key not in leave_out:
+            query.setdefault(key, []).append(value)
+    return query
+
+
+PAGING = ("limit", "offset", "starting_after")
+
+
+def filters_sent(request):
+    """A logged request's query without its paging; checks the limit."""
+    query = dict(request["query"])
+    assert 1 <= int(query["limit"][0]) <= 500, request
+    return {k: v for k, v in query.items() if k not in PAGING}
+
+
+USER_SEARCHES = {
+    "phone_number": lambda c: [("phone_number", c.phones()[0])],
+    "phone_number, repeated": lambda c: [
+        ("phone_number", p) for p in c.phones(3)],
+    "external_id": lambda c: [("external_id", c.with_field("external_id")[0])],
+    "external_id, repeated with + and -": lambda c: [
+        ("external_id", "+" + c.with_field("external_id", 3)[1]),
+        ("external_id", c.with_field("external_id", 3)[2]),
+        ("external_id", "-" + c.with_field("external_id", 3)[2])],
+    "email_address, repeated": lambda c: [
+        ("email_address", e) for e in c.emails(3)],
+    "username, repeated": lambda c: [
+        ("username", u) for u in c.with_field("username", 2)],
+    "user_id, repeated, excluding one": lambda c: [
+        ("user_id", u["id"]) for u in c.users[:4]] + [
+        ("user_id", "-" + c.users[1]["id"])],
+    "query of a name, any case": lambda c: [("query", "ZOË")],
+    "query of an address": lambda c: [("query", "example.org")],
+    "query with a space": lambda c: [("query", "Smith, Jr.")],
+    "phone_number_query": lambda c: [("phone_number_query", "555000")],
+    "username_query": lambda c: [("username_query", "ZOE_")],
+    "organization_id": lambda c: [("organization_id", c.orgs[1]["id"])],
+    "organization_id, repeated": lambda c: [
+        ("organization_id", c.orgs[1]["id"]),
+        ("organization_id", "+" + c.orgs[2]["id"])],
+    "organization_id, excluded": lambda c: [
+        ("organization_id", "-" + c.orgs[1]["id"])],
+    "created_at range": lambda c: [
+        ("created_at_after", str(c.times("created_at")[10])),
+        ("created_at_before", str(c.times("created_at")[40]))],
+    "last_active_at range": lambda c: [
+        ("last_active_at_after", str(c.times("last_active_at")[5])),
+        ("last_active_at_before", str(c.times("last_active_at")[-5]))],
+    "banned and an address, by last name": lambda c: [
+        ("banned", "false"), ("email_address_query", "example.com"),
+        ("order_by", "-last_name")],
+    "ordered by username": lambda c: [
+        ("username_query", "a"), ("order_by", "+username")],
+}
+
+ORG_SEARCHES = {
+    "query": lambda c: [("query", "ACME")],
+    "query by id": lambda c: [("query", c.orgs[2]["id"])],
+    "user_id": lambda c: [("user_id", c.busy_member())],
+    "user_id with +": lambda c: [("user_id", "+" + c.busy_member())],
+    "user_id with -": lambda c: [("user_id", "-" + c.busy_member())],
+    "user_id with + and -": lambda c: [
+        ("user_id", "+" + c.busy_member()),
+        ("user_id", "-" + c.busy_member(1))],
+    "organization_id, repeated": lambda c: [
+        ("organization_id", o["id"]) for o in c.orgs[:3]],
+    "organization_id, excluded": lambda c: [
+        ("organization_id", "-" + c.orgs[0]["id"])],
+    "order_by name": lambda c: [("order_by", "name")],
+    "order_by -members_count, with counts": lambda c: [
+        ("order_by", "-members_count"), ("include_members_count", "true")],
+    "include_members_count": lambda c: [("include_members_count", "true")],
+}
+
+SESSION_SEARCHES = {
+    "client_id": lambda c: [("client_id", c.client_of("revoked"))],
+    "client_id and status": lambda c: [
+        ("client_id", c.client_of("active")), ("status", "active")],
+    "user_id and status": lambda c: [
+        ("user_id", c.oldest["id"]), ("status", "ended")],
+}
+
+SEARCHES = [("users", "/users", name, build)
+            for name, build in USER_SEARCHES.items()] + \
+    [("orgs", "/organizations", name, build)
+     for name, build in ORG_SEARCHES.items()] + \
+    [("sessions", "/sessions", name, build)
+     for name, build in SESSION_SEARCHES.items()]
+
+
+@pytest.fixture(scope="module")
+def instance():
+    """120 users, 8 organizations, their data, and one mount of them."""
+    server = start_server(users=120, orgs=8, seed=5)
+    try:
+        data = Instance(server)
+        with mount_clerkfs(server, page_size=50) as mount:
+            yield server, mount, data
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("resource,path,name,build", SEARCHES,
+                         ids=[f"{r}: {n}" for r, _, n, _ in SEARCHES])
+def test_a_search_finds_what_the_api_finds(instance, resource, path, name,
+                                           build):
+    server, mount, data = instance
+    pairs = build(data)
+    expected = api_items(server, path, pairs)
+    server.reset()
+    folder = mount.path / "search" / resource / query_name(pairs)
+
+    found = json.loads((folder / "results.json").read_text())
+
+    assert [item["id"] for item in found] == \
+        [item["id"] for item in expected]
+    if ("include_members_count", "true") in pairs:
+        assert [o["members_count"] for o in found] == \
+            [o["members_count"] for o in expected]
+    sent = list_requests(server, f"GET /v1{path}")
+    assert sent and all(filters_sent(r) == as_query(pairs) for r in sent)
+    for counted in list_requests(server, f"GET /v1{path}/count"):
+        assert counted["query"] == as_query(pairs, leave_out=("order_by",))
+    assert (folder / "count").read_text() == f"{len(expected)}\n"
