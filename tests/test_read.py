@@ -503,6 +503,76 @@ def test_stats_file_is_readable(big):
     assert sh("cat .clerkfs/errors", cwd=mount.path).returncode == 0
 
 
+def stats_of(mount):
+    """.clerkfs/stats as {figure: number}, the per-route lines left out."""
+    figures = {}
+    for line in (mount.path / ".clerkfs" / "stats").read_text().splitlines():
+        name, value = line.split("\t")[:2]
+        if name != "route":
+            figures[name] = int(value)
+    return figures
+
+
+def test_stats_show_cache_hits_misses_limiter_waits_and_429s(tiny):
+    server, mount, users, memberships = tiny
+    org = memberships[0]["organization"]["id"]
+    before = stats_of(mount)
+
+    sh("ls users > /dev/null", cwd=mount.path)
+    listed = stats_of(mount)
+    sh("cat users/*/profile.json > /dev/null", cwd=mount.path)
+    cached = stats_of(mount)
+    server.faults(route="GET /v1/organizations/{organization_id}",
+                  status=429, retry_after=1)
+    sh(f"cat orgs/{org}/organization.json > /dev/null", cwd=mount.path)
+    limited = stats_of(mount)
+
+    assert listed["requests"] > before["requests"]
+    assert listed["cache_misses"] > before["cache_misses"]
+    assert cached["requests"] == listed["requests"]
+    assert cached["cache_misses"] == listed["cache_misses"]
+    assert cached["cache_hits"] >= listed["cache_hits"] + len(users)
+    assert cached["limiter_waits"] == before["limiter_waits"] == 0
+    assert cached["rate_limited"] == before["rate_limited"] == 0
+    # The 429 paused the limiter for Retry-After: the retry waited.
+    assert limited["rate_limited"] == 1
+    assert limited["retries"] == cached["retries"] + 1
+    assert limited["limiter_waits"] == 1
+    assert limited["requests"] == cached["requests"] + 2
+    assert limited["cache_misses"] == cached["cache_misses"] + 1
+    assert routes(server)["GET /v1/organizations/{organization_id}"] == 2
+    assert server.stats()["faulted"] == 1
+
+
+def test_every_request_names_the_api_version_on_reused_connections(
+        make_server, make_mount):
+    server = make_server(users=58, orgs=4)
+    orgs = [o["id"] for o in server.api("GET", "/organizations")[1]["data"]]
+    server.reset()
+    mount = make_mount(server, page_size=5)
+
+    sh("ls users > /dev/null && cat users/*/profile.json > /dev/null",
+       cwd=mount.path)
+    for org in orgs:
+        sh(f"cat orgs/{org}/organization.json > /dev/null", cwd=mount.path)
+    sent = server.requests()
+
+    listing = sent[1:-len(orgs)]
+    assert [r["route"] for r in sent[:2]] == ["GET /v1/users"] * 2
+    assert len(listing) == 13       # 12 pages of up to 5, the count
+    for request in sent:            # the mount's key check included
+        assert request["headers"]["Clerk-API-Version"] == "2026-05-12", \
+            request
+        assert request["headers"]["Authorization"] == "Bearer", request
+        assert request["status"] == 200, request
+    connections = {r["connection"] for r in listing}
+    assert len(connections) * 3 <= len(listing), connections
+    # One read after another goes on a connection already open.
+    assert {r["connection"] for r in sent[-len(orgs):]} <= \
+        {r["connection"] for r in sent[:-len(orgs)]}
+    assert server.key not in mount.log()
+
+
 # ---- errors ---------------------------------------------------------------
 
 def test_unknown_user_is_no_such_file(big):
