@@ -147,6 +147,22 @@ static int count_total(struct objects *o, const char *count_path,
 	return total < 0 ? -EIO : total;
 }
 
+/*
+ * Whether a listing may go on past its first `pages` pages, the last of
+ * which held n items.  A short page is the end.  With a known total, full
+ * pages that reach it exactly are the end too (one more request would only
+ * bring an empty page); full pages that go beyond it mean more came while
+ * paging, since offsets shift when objects are created meanwhile.  Like
+ * any offset paging, this can miss objects created during the listing;
+ * the listing's TTL bounds how long.
+ */
+static bool may_have_more(int n, int pages, int page_size, int total)
+{
+	if (n != page_size)
+		return false;
+	return total < 0 || (long)pages * page_size != total;
+}
+
 int objects_list(struct objects *o, const char *path, const char *route,
 		 const char *query, const char *count_path,
 		 objects_page_fn on_page, void *ctx)
@@ -167,10 +183,9 @@ int objects_list(struct objects *o, const char *path, const char *route,
 
 		ret = fetch_parallel(&p, pages);
 		page = pages;
-		/* A full last page means more came meanwhile. */
 		n = ret < 0 ? ret : p.last_count;
 	}
-	while (ret == 0 && n == o->page_size) {
+	while (ret == 0 && may_have_more(n, page, o->page_size, total)) {
 		n = fetch_page(&p, page++, &total);
 		if (n < 0)
 			ret = n;
