@@ -17,6 +17,7 @@
 #include <curl/curl.h>
 
 #include "api/log.h"
+#include "fs/handshake.h"
 #include "fs/notify.h"
 #include "fs/scratch.h"
 #include "fs/search.h"
@@ -358,6 +359,8 @@ static int run_session(struct clerkfs *fs, struct fuse_args *args,
 		goto out_unmount;
 	log_setup(!cl->foreground, cl->debug);
 	log_info("mounted %s on %s", api_host(fs->api), cl->mountpoint);
+	if (handshake_answer(fs->se) < 0)
+		goto out_unmount;
 
 	notify_start(fs);
 	loop = fuse_loop_cfg_create();
