@@ -622,6 +622,17 @@ static gint compare_routes(gconstpointer a, gconstpointer b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* A limit of N/S as two figures, name_max (N) and name_window (S). */
+static void format_limit(GString *out, const char *name,
+			 const struct limiter *lim)
+{
+	char window[G_ASCII_DTOSTR_BUF_SIZE];
+
+	g_ascii_formatd(window, sizeof(window), "%g", lim->window);
+	g_string_append_printf(out, "%s_max\t%d\n%s_window\t%s\n", name,
+			       lim->max, name, window);
+}
+
 void api_stats_format(struct api *api, GString *out)
 {
 	GPtrArray *routes = g_ptr_array_new();
@@ -638,6 +649,9 @@ void api_stats_format(struct api *api, GString *out)
 	g_string_append_printf(out, "limiter_waits\t%lu\n",
 			       api->general.waits);
 	g_mutex_unlock(&api->general.lock);
+	/* The limits in force, which depend on the key when not given. */
+	format_limit(out, "rate", &api->general);
+	format_limit(out, "create_rate", &api->creates);
 	g_hash_table_iter_init(&it, api->stats.by_route);
 	while (g_hash_table_iter_next(&it, &key, &value))
 		g_ptr_array_add(routes, key);
