@@ -323,6 +323,29 @@ def test_invalid_json_copied_into_users_sends_nothing(world, tmp_path):
     assert "line 1" in w.errors()
 
 
+def test_fifty_cp_creations_keep_to_the_creation_rate(world, tmp_path):
+    # Issue 4: the server refuses a 21st creation in 10 s; clerkfs waits
+    # for room instead, so a shell loop of 50 cp all succeed (in ~20 s).
+    w = world(server_args=["--create-rate", "20/10"], create_rate="20/10")
+    for i in range(50):
+        write_json(tmp_path, f"u{i:02}.json",
+                   {"email_address": [f"paced{i:02}@example.com"],
+                    "password": "correct-horse-battery"})
+
+    copied = w.sh(f"for f in '{tmp_path}'/u*.json; do cp \"$f\" users/ "
+                  f"|| exit 1; done", timeout=120)
+
+    assert copied.returncode == 0, copied.stderr
+    sent = w.server.requests(CREATE_USER)
+    assert len(sent) == 50
+    assert [r["status"] for r in sent] == [200] * 50
+    assert w.server.stats()["rate_limited"] == 0
+    times = sorted(r["t"] for r in sent)
+    for first, twenty_first in zip(times, times[20:]):
+        assert twenty_first - first >= 10.0 - 0.05    # arrival jitter
+    assert len(w.user_ids_with(email_address_query="paced")) == 50
+
+
 # ---- users: rmdir ----------------------------------------------------------
 
 def test_rmdir_without_allow_delete_is_eperm_and_names_the_option(world):

@@ -107,6 +107,57 @@ static void test_lru_budget(void)
 	cache_free(cache);
 }
 
+/* Whether key is cached, without fetching it. */
+static bool cached(struct cache *cache, const char *key)
+{
+	struct cache_entry *e;
+	int ret = cache_get(cache, key, NULL, NULL, &e);
+
+	cache_unref(cache, e);
+	return ret == 0;
+}
+
+static size_t entry_size(void)
+{
+	struct cache *probe = cache_new(30, 5, 1 << 20);
+	struct cache_entry *e;
+	struct cache_stats st;
+
+	cache_get(probe, "A", fetch_value, "{}", &e);
+	cache_unref(probe, e);
+	cache_get_stats(probe, &st);
+	cache_free(probe);
+	return st.bytes;
+}
+
+static void test_lru_keeps_what_was_touched(void)
+{
+	/* Room for three entries of the same size, not four. */
+	struct cache *cache = cache_new(30, 5, 3 * entry_size() + 1);
+	struct cache_entry *e;
+	struct cache_stats st;
+
+	for (const char *k = "ABC"; *k; k++) {
+		char key[2] = { *k, 0 };
+
+		cache_get(cache, key, fetch_value, "{}", &e);
+		cache_unref(cache, e);
+	}
+	/* A was stored first but used last: B is now the oldest. */
+	g_assert_cmpint(cache_get(cache, "A", NULL, NULL, &e), ==, 0);
+	cache_unref(cache, e);
+	cache_get(cache, "D", fetch_value, "{}", &e);
+	cache_unref(cache, e);
+
+	cache_get_stats(cache, &st);
+	g_assert_cmpuint(st.evictions, ==, 1);
+	g_assert_true(cached(cache, "A"));
+	g_assert_false(cached(cache, "B"));
+	g_assert_true(cached(cache, "C"));
+	g_assert_true(cached(cache, "D"));
+	cache_free(cache);
+}
+
 static void test_parse_size(void)
 {
 	g_assert_cmpuint(cache_parse_size("256M"), ==, 256u << 20);
@@ -155,6 +206,8 @@ int main(int argc, char **argv)
 			test_negative_and_transient);
 	g_test_add_func("/cache/write-wins", test_write_wins_over_fetch);
 	g_test_add_func("/cache/lru-budget", test_lru_budget);
+	g_test_add_func("/cache/lru-keeps-touched",
+			test_lru_keeps_what_was_touched);
 	g_test_add_func("/cache/parse-size", test_parse_size);
 	g_test_add_func("/api/errno", test_errno_mapping);
 	g_test_add_func("/api/escape", test_escape);
