@@ -302,6 +302,13 @@ static int fetch_locked(struct cache *cache, const char *key,
 	return ret;
 }
 
+static __thread bool only_cached;
+
+void cache_set_only_cached(bool on)
+{
+	only_cached = on;
+}
+
 int cache_get(struct cache *cache, const char *key, cache_fetch_fn fetch,
 	      void *ctx, struct cache_entry **out)
 {
@@ -319,6 +326,10 @@ int cache_get(struct cache *cache, const char *key, cache_fetch_fn fetch,
 		}
 		if (!fetch) {
 			ret = -ENOENT;
+			break;
+		}
+		if (only_cached) {
+			ret = -EWOULDBLOCK;
 			break;
 		}
 		if (g_hash_table_contains(cache->in_flight, key)) {

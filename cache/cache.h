@@ -58,6 +58,13 @@ int cache_get(struct cache *cache, const char *key, cache_fetch_fn fetch,
 	      void *ctx, struct cache_entry **out);
 
 /*
+ * While set on the calling thread, cache_get() never fetches: a key that is
+ * not cached answers -EWOULDBLOCK at once.  For work that is worth doing
+ * only when it costs no request (attributes handed out with a listing).
+ */
+void cache_set_only_cached(bool on);
+
+/*
  * Whether key holds a live entry (an object or a remembered 404).  Unlike
  * cache_get, it is not a use: the entry keeps its place in the LRU order.
  */

@@ -30,7 +30,15 @@ static void fs_init(void *userdata, struct fuse_conn_info *conn)
 	/* Parallel lookups in one directory (see fs/handshake.h). */
 	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
 		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
-	conn->want &= ~FUSE_CAP_READDIRPLUS;
+	/*
+	 * READDIRPLUS hands out the attributes the cache already holds, so
+	 * that ls -l, find and grep -r need no lookup per entry; the kernel
+	 * asks for it only while its entries get looked up.
+	 */
+	if (conn->capable & FUSE_CAP_READDIRPLUS_AUTO)
+		conn->want |= FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO;
+	else
+		conn->want &= ~FUSE_CAP_READDIRPLUS;
 }
 
 int ops_refuse(struct clerkfs *fs, int err)
@@ -239,6 +247,139 @@ static void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 	g_string_free(buf, TRUE);
 }
 
+/*
+ * Whether a READDIRPLUS of dir hands out its entries' attributes: in the
+ * collections, where ls -l, find and grep -r would otherwise look up
+ * every object, and whose objects a listing has just cached.  Not in an
+ * object's own directory, whose few files are cheaper to look up one by
+ * one when asked, nor in search directories, whose result files run a
+ * search when stat'ed.
+ */
+static bool plus_gives_attrs(const struct node *dir)
+{
+	switch (dir->kind) {
+	case NODE_USERS:
+	case NODE_ORGS:
+	case NODE_MEMBERS:
+	case NODE_MEMBERS_ORG:
+	case NODE_EMAILS:
+	case NODE_EMAILS_USER:
+	case NODE_SESSIONS:
+	case NODE_SESSIONS_USER:
+	case NODE_USER_ORGS:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/*
+ * What a lookup of name would answer, but only from the cache: 0 with the
+ * entry's node added (one lookup the kernel now holds) and e filled, or a
+ * negative errno, with nothing added.
+ */
+static int lookup_cached(struct clerkfs *fs, struct node *dir,
+			 const char *name, struct fuse_entry_param *e)
+{
+	struct node_spec spec;
+	struct node *child;
+	double ttl = 0;
+	int ret;
+
+	cache_set_only_cached(true);
+	ret = tree_lookup(fs, dir, name, &spec);
+	if (ret == 0) {
+		child = nodes_add(fs, dir->ino, name, &spec);
+		ret = ops_attr(fs, child, &e->attr, &ttl);
+		if (ret == 0)
+			e->ino = child->ino;
+		else
+			nodes_forget(fs, child->ino, 1);
+		nodes_put(fs, child);
+	}
+	cache_set_only_cached(false);
+	node_spec_clear(&spec);
+	e->attr_timeout = ttl;
+	e->entry_timeout = ttl;
+	return ret;
+}
+
+/*
+ * Adds one READDIRPLUS entry to buf, with its attributes when the cache
+ * holds them (the kernel then skips the lookup), else as a bare name that
+ * the kernel looks up as after a plain readdir.  Returns false when it
+ * does not fit; nothing is then added or held.
+ */
+static bool add_dirent_plus(fuse_req_t req, struct node *dir, GString *buf,
+			    size_t size, const struct dir_entry *entry,
+			    off_t next)
+{
+	struct clerkfs *fs = fs_of(req);
+	struct fuse_entry_param e;
+	size_t need = fuse_add_direntry_plus(req, NULL, 0, entry->name, NULL,
+					     0);
+
+	if (buf->len + need > size)
+		return false;
+	memset(&e, 0, sizeof(e));
+	if (!plus_gives_attrs(dir) ||
+	    lookup_cached(fs, dir, entry->name, &e) < 0) {
+		memset(&e, 0, sizeof(e));
+		e.attr.st_mode = entry->type;
+		e.attr.st_ino = nodes_ino_of(fs, dir->ino, entry->name);
+		if (!e.attr.st_ino)
+			e.attr.st_ino = UINT32_MAX;
+	}
+	g_string_set_size(buf, buf->len + need);
+	fuse_add_direntry_plus(req, buf->str + buf->len - need, need,
+			       entry->name, &e, next);
+	return true;
+}
+
+/* "." and "..": the kernel fills in their attributes itself. */
+static bool add_dot_plus(fuse_req_t req, GString *buf, size_t size,
+			 const char *name, fuse_ino_t ino, off_t next)
+{
+	struct fuse_entry_param e = { .attr.st_mode = S_IFDIR,
+				      .attr.st_ino = ino };
+	size_t need = fuse_add_direntry_plus(req, NULL, 0, name, NULL, 0);
+
+	if (buf->len + need > size)
+		return false;
+	g_string_set_size(buf, buf->len + need);
+	fuse_add_direntry_plus(req, buf->str + buf->len - need, need, name,
+			       &e, next);
+	return true;
+}
+
+static void fs_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size,
+			   off_t off, struct fuse_file_info *fi)
+{
+	struct open_dir *dh = (struct open_dir *)(uintptr_t)fi->fh;
+	struct node *dir = nodes_get(fs_of(req), ino);
+	GString *buf = g_string_sized_new(size);
+	guint total = dh->entries->len + 2;
+	bool fits = true;
+
+	if (!dir) {
+		g_string_free(buf, TRUE);
+		fuse_reply_err(req, ESTALE);
+		return;
+	}
+	for (off_t i = off; fits && i < (off_t)total; i++) {
+		if (i < 2)
+			fits = add_dot_plus(req, buf, size, i ? ".." : ".",
+					    ino, i + 1);
+		else
+			fits = add_dirent_plus(req, dir, buf, size,
+					       dh->entries->pdata[i - 2],
+					       i + 1);
+	}
+	nodes_put(fs_of(req), dir);
+	fuse_reply_buf(req, buf->str, buf->len);
+	g_string_free(buf, TRUE);
+}
+
 static void fs_releasedir(fuse_req_t req, fuse_ino_t ino,
 			  struct fuse_file_info *fi)
 {
@@ -264,6 +405,7 @@ static int open_search(struct clerkfs *fs, struct node *node,
 	fi->fh = (uint64_t)(uintptr_t)fh;
 	fi->direct_io = direct_io;
 	fi->keep_cache = 0;
+	fi->noflush = 1;	/* nothing to commit at close */
 	return 0;
 }
 
@@ -283,6 +425,7 @@ static int open_reader(struct clerkfs *fs, struct node *node,
 	fi->fh = (uint64_t)(uintptr_t)fh;
 	fi->direct_io = node->kind == NODE_META_FILE;
 	fi->keep_cache = !fi->direct_io;
+	fi->noflush = 1;	/* nothing to commit at close */
 	return 0;
 }
 
@@ -342,9 +485,9 @@ static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
 	struct open_file *fh = open_file_of(fi);
+	char *slice;
 	size_t len;
 
-	fs_of(req);
 	if (fh->search) {
 		read_search(req, fh->search, size, off);
 		return;
@@ -353,14 +496,17 @@ static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		read_scratch(req, fh->scratch, size, off);
 		return;
 	}
+	/*
+	 * Copy, then reply unlocked: once the reply is sent the kernel may
+	 * release the handle at once, from another thread.
+	 */
 	g_mutex_lock(&fh->lock);
 	len = fh->content->len;
-	if ((size_t)off >= len)
-		fuse_reply_buf(req, NULL, 0);
-	else
-		fuse_reply_buf(req, fh->content->str + off,
-			       MIN(size, len - (size_t)off));
+	len = (size_t)off < len ? MIN(size, len - (size_t)off) : 0;
+	slice = g_memdup2(fh->content->str + (len ? off : 0), len);
 	g_mutex_unlock(&fh->lock);
+	fuse_reply_buf(req, slice, len);
+	g_free(slice);
 }
 
 static void fs_release(fuse_req_t req, fuse_ino_t ino,
@@ -473,6 +619,7 @@ const struct fuse_lowlevel_ops fs_ops = {
 	.fsync = write_op_fsync,
 	.opendir = fs_opendir,
 	.readdir = fs_readdir,
+	.readdirplus = fs_readdirplus,
 	.releasedir = fs_releasedir,
 	.statfs = fs_statfs,
 	.create = write_op_create,
