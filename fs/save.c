@@ -42,6 +42,11 @@ static bool listed(const char *const *names, const char *name)
 	return false;
 }
 
+bool save_outcome_unknown(int err)
+{
+	return err == -EIO || err == -ETIMEDOUT || err == -EINTR;
+}
+
 bool save_at_write(const struct node *node)
 {
 	return node->kind == NODE_USER_FILE &&
@@ -83,7 +88,10 @@ static void names_changed(struct clerkfs *fs, const struct target *t,
 	notify_names(fs, reply);
 }
 
-/* Sends one call for a save; on success keeps the reply in the cache. */
+/*
+ * Sends one call for a save; on success keeps the reply in the cache, and
+ * forgets the object when the call may have been applied all the same.
+ */
 static int send(struct clerkfs *fs, const struct target *t, const char *id,
 		const char *method, const char *suffix, const cJSON *body,
 		char *why)
@@ -103,8 +111,11 @@ static int send(struct clerkfs *fs, const struct target *t, const char *id,
 		if (strcmp(method, "PATCH") == 0)
 			names_changed(fs, t, call.reply);
 		cache_put(fs->cache, key, call.reply, 0, true);
-	} else
+	} else {
 		cJSON_Delete(call.reply);
+	}
+	if (save_outcome_unknown(ret))
+		cache_drop(fs->cache, key);
 	if (ret == -EACCES && strcmp(suffix, "/lock") == 0) {
 		/* The lock endpoint answers 403 when lockout is disabled. */
 		snprintf(why, SAVE_WHY_MAX, "%s %s: user lockout is not "
