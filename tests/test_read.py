@@ -703,3 +703,30 @@ def test_mtime_moves_forward_while_a_lock_counts_down_and_ends(make_server,
             else:
                 assert t1 >= t0
     assert profiles[-1][1] > user["updated_at"] * 1_000_000
+
+
+def test_aliases_with_characters_urls_escape_reach_the_right_user(
+        make_server, make_mount):
+    server = make_server(users=3)
+    user = server.put("users", {
+        "id": "user_2TstEsc0001", "first_name": "Eve",
+        "email_addresses": ["eve+tag&x=1@example.com", "o'neil%20@x.io"],
+        "username": "eve.o-k_2"})
+    server.put("users", {"id": "user_2TstEsc0002", "first_name": "Not",
+                         "email_addresses": ["eve tag@example.com"]})
+    mount = make_mount(server)
+    server.reset()
+
+    for name in ("eve+tag&x=1@example.com", "O'NEIL%20@x.io", "eve.o-k_2"):
+        shown = sh(f"jq -r .id \"users/{name}/profile.json\"",
+                   cwd=mount.path)
+        assert shown.stdout == user["id"] + "\n", name
+
+    asked = [r["query"] for r in server.requests("GET /v1/users")]
+    values = sorted(v.lower() for q in asked
+                    for key in ("email_address", "username")
+                    for v in q.get(key, []))
+    assert values == sorted(["eve+tag&x=1@example.com", "o'neil%20@x.io",
+                             "eve.o-k_2"])
+    for request in server.requests("GET /v1/users"):
+        assert "+" not in request["path"].split("?", 1)[-1], request
