@@ -103,7 +103,7 @@ static int send(struct clerkfs *fs, const struct target *t, const char *id,
 	char *key = g_strconcat(t->key_prefix, id, NULL);
 	struct api_call call = {
 		.method = method, .path = path, .route = route, .body = body,
-		.deadline = api_deadline(fs->api),
+		.deadline = api_deadline(fs->api), .reported = true,
 	};
 	int ret = api_call(fs->api, &call);
 

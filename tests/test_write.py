@@ -592,6 +592,8 @@ def test_server_422_fails_the_close_with_clerks_message(instance):
     assert re.search(r"trace \w+", refusals[0]), refusals[0]
     assert len(ada.errors().splitlines()) == 1
     assert "8192 bytes" in ada.errors()
+    assert re.search(r"trace \w+", ada.errors())
+    assert ada.mount.log().count("8192 bytes") == 1     # one line in all
     assert ada.read("public_metadata.json") == canonical({"plan": "free"})
 
 
@@ -608,6 +610,10 @@ def test_failed_metadata_save_is_eio_and_changes_nothing(instance, fault):
     assert ada.user()["public_metadata"] == {"plan": "free"}
     assert ada.read("public_metadata.json") == canonical({"plan": "free"})
     assert f"users/{ada.uid}/public_metadata.json" in ada.errors()
+    assert len(ada.errors().splitlines()) == 1
+    failures = [line for line in ada.mount.log().splitlines()
+                if "/metadata" in line and "debug" not in line]
+    assert len(failures) == 1, failures     # the refusal, logged once
 
 
 def test_several_call_save_reports_what_was_applied(instance):
