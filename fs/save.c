@@ -6,10 +6,12 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "api/json.h"
 #include "api/log.h"
+#include "fs/csv.h"
 #include "fs/notify.h"
 
 /* Fields of the user and organization PATCH bodies that the objects show. */
@@ -218,12 +220,49 @@ struct changes {
 	int banned, locked;	/* -1 unchanged, else the new value */
 };
 
+/* Fields the objects show in Unix ms and the PATCH takes in RFC 3339. */
+static const char *const time_fields[] = {
+	"created_at", "legal_accepted_at", NULL,
+};
+
+/* Whether value is a whole number, and which: *ms. */
+static bool whole_number(const cJSON *value, long long *ms)
+{
+	char *end;
+
+	if (cJSON_IsNumber(value)) {
+		*ms = (long long)value->valuedouble;
+		return (double)*ms == value->valuedouble;
+	}
+	if (!cJSON_IsRaw(value) || !value->valuestring)
+		return false;
+	errno = 0;
+	*ms = strtoll(value->valuestring, &end, 10);
+	return errno == 0 && end != value->valuestring && *end == '\0';
+}
+
+/*
+ * A field's value as the PATCH takes it (a new tree, the caller's): a
+ * time written as the file shows it, in Unix ms, becomes RFC 3339.
+ */
+static cJSON *patch_value(const char *key, const cJSON *value)
+{
+	char stamp[32];
+	long long ms;
+
+	if (!listed(time_fields, key) || !whole_number(value, &ms))
+		return cJSON_Duplicate(value, true);
+	csv_format_time(stamp, ms);
+	if (!stamp[0])
+		return cJSON_Duplicate(value, true);
+	return cJSON_CreateString(stamp);
+}
+
 static int classify(const struct target *t, const char *key,
 		    const cJSON *value, struct changes *c, char *why)
 {
 	if (listed(t->patchable, key)) {
-		cJSON_AddItemToObject(c->patch, key,
-				      cJSON_Duplicate(value, true));
+		cJSON_AddItemToObject(c->patch, key, patch_value(key, value));
 		return 0;
 	}
 	if (listed(t->metadata, key)) {
