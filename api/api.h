@@ -58,6 +58,7 @@ struct api_call {
 	const char *route;
 	const cJSON *body;
 	bool creates_user;	/* also counts against the creation limit */
+	bool reported;		/* the caller logs a failure: no warning */
 	double deadline;	/* limiter_now() seconds */
 
 	long status;		/* last HTTP status, 0 when none */

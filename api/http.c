@@ -520,7 +520,10 @@ static void log_attempt(const struct api_call *call, const struct attempt *at,
 			  : curl_easy_strerror(at->curl));
 }
 
-/* A failure of the whole call, once; its requests are log_attempt's. */
+/*
+ * A failure of the whole call, once, unless the caller reports it (a
+ * refused save names the file); its requests are log_attempt's.
+ */
 static void log_call(const struct api_call *call, int err)
 {
 	const char *route = call->route ? call->route : call->path;
@@ -530,7 +533,7 @@ static void log_call(const struct api_call *call, int err)
 	if (call->status == 401)
 		log_error("%s %s failed: %s; the API refused the secret key: "
 			  "check the key", call->method, route, call->error);
-	else
+	else if (!call->reported)
 		log_warning("%s %s failed: %s", call->method, route,
 			    call->error);
 }

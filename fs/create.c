@@ -33,7 +33,7 @@ static int send_once(struct clerkfs *fs, struct request *r, cJSON **reply,
 	struct api_call call = {
 		.method = r->method, .path = r->path, .route = r->route,
 		.body = r->body, .creates_user = r->creates_user,
-		.deadline = api_deadline(fs->api),
+		.deadline = api_deadline(fs->api), .reported = true,
 	};
 	int ret = api_call(fs->api, &call);
 

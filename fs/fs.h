@@ -133,6 +133,9 @@ struct clerkfs {
 
 	GMutex dirty_lock;
 	GHashTable *dirty;	/* ino -> struct open_file* with unsaved bytes */
+
+	GMutex clocks_lock;
+	GHashTable *clocks;	/* user id -> its lock's clock (fs/clock.c) */
 };
 
 /* ---- nodes (fs/nodes.c) ---- */

@@ -17,6 +17,7 @@
 #include <curl/curl.h>
 
 #include "api/log.h"
+#include "fs/clock.h"
 #include "fs/handshake.h"
 #include "fs/notify.h"
 #include "fs/scratch.h"
@@ -327,6 +328,7 @@ static int setup_fs(struct clerkfs *fs, struct options *o, const char *key)
 	g_queue_init(&fs->errors);
 	g_mutex_init(&fs->dirty_lock);
 	fs->dirty = g_hash_table_new(g_int64_hash, g_int64_equal);
+	clock_init(fs);
 	nodes_init(fs);
 	scratch_init(fs);
 	search_init(fs);
@@ -339,6 +341,7 @@ static void release_fs(struct clerkfs *fs)
 		search_release(fs);
 		scratch_release(fs);
 		nodes_release(fs);
+		clock_release(fs);
 		g_hash_table_destroy(fs->dirty);
 		g_mutex_clear(&fs->dirty_lock);
 	}

@@ -6,10 +6,12 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "api/json.h"
 #include "api/log.h"
+#include "fs/csv.h"
 #include "fs/notify.h"
 
 /* Fields of the user and organization PATCH bodies that the objects show. */
@@ -40,6 +42,11 @@ static bool listed(const char *const *names, const char *name)
 		if (strcmp(*names, name) == 0)
 			return true;
 	return false;
+}
+
+bool save_outcome_unknown(int err)
+{
+	return err == -EIO || err == -ETIMEDOUT || err == -EINTR;
 }
 
 bool save_at_write(const struct node *node)
@@ -83,7 +90,10 @@ static void names_changed(struct clerkfs *fs, const struct target *t,
 	notify_names(fs, reply);
 }
 
-/* Sends one call for a save; on success keeps the reply in the cache. */
+/*
+ * Sends one call for a save; on success keeps the reply in the cache, and
+ * forgets the object when the call may have been applied all the same.
+ */
 static int send(struct clerkfs *fs, const struct target *t, const char *id,
 		const char *method, const char *suffix, const cJSON *body,
 		char *why)
@@ -95,7 +105,7 @@ static int send(struct clerkfs *fs, const struct target *t, const char *id,
 	char *key = g_strconcat(t->key_prefix, id, NULL);
 	struct api_call call = {
 		.method = method, .path = path, .route = route, .body = body,
-		.deadline = api_deadline(fs->api),
+		.deadline = api_deadline(fs->api), .reported = true,
 	};
 	int ret = api_call(fs->api, &call);
 
@@ -103,8 +113,11 @@ static int send(struct clerkfs *fs, const struct target *t, const char *id,
 		if (strcmp(method, "PATCH") == 0)
 			names_changed(fs, t, call.reply);
 		cache_put(fs->cache, key, call.reply, 0, true);
-	} else
+	} else {
 		cJSON_Delete(call.reply);
+	}
+	if (save_outcome_unknown(ret))
+		cache_drop(fs->cache, key);
 	if (ret == -EACCES && strcmp(suffix, "/lock") == 0) {
 		/* The lock endpoint answers 403 when lockout is disabled. */
 		snprintf(why, SAVE_WHY_MAX, "%s %s: user lockout is not "
@@ -207,12 +220,49 @@ struct changes {
 	int banned, locked;	/* -1 unchanged, else the new value */
 };
 
+/* Fields the objects show in Unix ms and the PATCH takes in RFC 3339. */
+static const char *const time_fields[] = {
+	"created_at", "legal_accepted_at", NULL,
+};
+
+/* Whether value is a whole number, and which: *ms. */
+static bool whole_number(const cJSON *value, long long *ms)
+{
+	char *end;
+
+	if (cJSON_IsNumber(value)) {
+		*ms = (long long)value->valuedouble;
+		return (double)*ms == value->valuedouble;
+	}
+	if (!cJSON_IsRaw(value) || !value->valuestring)
+		return false;
+	errno = 0;
+	*ms = strtoll(value->valuestring, &end, 10);
+	return errno == 0 && end != value->valuestring && *end == '\0';
+}
+
+/*
+ * A field's value as the PATCH takes it (a new tree, the caller's): a
+ * time written as the file shows it, in Unix ms, becomes RFC 3339.
+ */
+static cJSON *patch_value(const char *key, const cJSON *value)
+{
+	char stamp[32];
+	long long ms;
+
+	if (!listed(time_fields, key) || !whole_number(value, &ms))
+		return cJSON_Duplicate(value, true);
+	csv_format_time(stamp, ms);
+	if (!stamp[0])
+		return cJSON_Duplicate(value, true);
+	return cJSON_CreateString(stamp);
+}
+
 static int classify(const struct target *t, const char *key,
 		    const cJSON *value, struct changes *c, char *why)
 {
 	if (listed(t->patchable, key)) {
-		cJSON_AddItemToObject(c->patch, key,
-				      cJSON_Duplicate(value, true));
+		cJSON_AddItemToObject(c->patch, key, patch_value(key, value));
 		return 0;
 	}
 	if (listed(t->metadata, key)) {

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "api/json.h"
+#include "fs/clock.h"
 #include "fs/names.h"
 #include "fs/scratch.h"
 #include "fs/search.h"
@@ -723,31 +724,6 @@ static void append_rendered(GString *out, const cJSON *json)
 	free(text);
 }
 
-/* The wall-clock ms at which the cache stored entry. */
-static long long stored_ms(const struct cache_entry *entry)
-{
-	struct timespec now;
-	double age = limiter_now() - entry->stored;
-
-	clock_gettime(CLOCK_REALTIME, &now);
-	return (long long)((now.tv_sec + now.tv_nsec / 1e9 - age) * 1000);
-}
-
-/*
- * An object's time: its updated_at, or, while it shows a countdown (a
- * lock expiring), the time it was fetched, so that mtime moves whenever the
- * bytes do.
- */
-static long long object_mtime(const struct cache_entry *entry,
-			      const cJSON *obj)
-{
-	long long updated = json_int(obj, "updated_at", 0);
-
-	if (!json_is_null(obj, "lockout_expires_in_seconds"))
-		return MAX(updated, stored_ms(entry));
-	return updated;
-}
-
 static int user_content(struct clerkfs *fs, const struct node *node,
 			struct content *c)
 {
@@ -771,7 +747,7 @@ static int user_content(struct clerkfs *fs, const struct node *node,
 		append_rendered(c->bytes, cJSON_GetObjectItemCaseSensitive(
 				user->json, metadata_fields[node->attr]));
 	}
-	c->mtime_ms = object_mtime(user, user->json);
+	c->mtime_ms = clock_user_mtime(fs, user);
 	c->ttl = cache_entry_ttl(user);
 	cache_unref(fs->cache, user);
 	return 0;

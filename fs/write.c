@@ -51,6 +51,18 @@ static int refuse(struct clerkfs *fs, const struct node *node,
 	return err;
 }
 
+/*
+ * After a save that failed but may have been applied, the kernel forgets
+ * what it cached of the object too (the save dropped it from the cache),
+ * except skip, the inode an operation in progress holds.
+ */
+static void forget_if_unknown(struct clerkfs *fs, const char *id, int err,
+			      fuse_ino_t skip)
+{
+	if (save_outcome_unknown(err))
+		notify_object(fs, id, skip);
+}
+
 static void mark_dirty(struct clerkfs *fs, struct open_file *fh, bool dirty)
 {
 	g_mutex_lock(&fs->dirty_lock);
@@ -350,8 +362,10 @@ static int commit(struct clerkfs *fs, struct open_file *fh)
 				fh->content->len, fh->base, why);
 	if (ret < 0 && !is_transient(ret))
 		fh->refused = ret;
-	if (ret < 0)
+	if (ret < 0) {
+		forget_if_unknown(fs, fh->node->id, ret, 0);
 		return refuse(fs, fh->node, NULL, ret, why);
+	}
 
 	fh->dirty = false;
 	mark_dirty(fs, fh, false);
@@ -372,8 +386,10 @@ static int write_value(struct clerkfs *fs, struct open_file *fh,
 					 size, why);
 	else
 		ret = save_value(fs, fh->node, buf, size, why);
-	if (ret < 0)
+	if (ret < 0) {
+		forget_if_unknown(fs, fh->node->id, ret, fh->node->ino);
 		return refuse(fs, fh->node, NULL, ret, why);
+	}
 	notify_object(fs, fh->node->id, fh->node->ino);
 	return 0;
 }
@@ -489,8 +505,10 @@ static int truncate_path(struct clerkfs *fs, struct node *node, off_t size)
 	g_string_set_size(content, MIN((gsize)size, content->len));
 	ret = save_json(fs, node, content->str, content->len, NULL, why);
 	g_string_free(content, TRUE);
-	if (ret < 0)
+	if (ret < 0) {
+		forget_if_unknown(fs, node->id, ret, node->ino);
 		return refuse(fs, node, NULL, ret, why);
+	}
 	notify_object(fs, node->id, node->ino);
 	return 0;
 }
@@ -865,6 +883,7 @@ static int rename_over(struct clerkfs *fs, struct node *dir,
 	ret = save_renamed(fs, to, exists, content, why);
 	g_string_free(content, TRUE);
 	if (ret < 0) {
+		forget_if_unknown(fs, to->id, ret, 0);
 		/* mv reads EINVAL as "into a subdirectory of itself". */
 		return refuse(fs, dir, newname, ret == -EINVAL ? -EIO : ret,
 			      why);

@@ -1,7 +1,8 @@
 """The README's first command: scripts/demo mounts the sample instance.
 
-It is run as a person runs it (installing what is missing, building,
-starting the local server with 1,234 users and 40 organizations, mounting),
+It is run as a person runs it on a fresh clone (a copy of the files git
+tracks, nothing built), installing what is missing, building, starting
+the local server with 1,234 users and 40 organizations, and mounting;
 then used with ls and cat, then stopped with `scripts/demo stop`, which
 must leave no mount and no server behind.
 """
@@ -9,6 +10,7 @@ must leave no mount and no server behind.
 import json
 import os
 import pathlib
+import shutil
 import socket
 import subprocess
 
@@ -38,21 +40,37 @@ def pid_is_alive(pid):
     return True
 
 
+def fresh_clone(where):
+    """The files a clone holds (tracked ones, as in the working tree)."""
+    listed = subprocess.run(["git", "-C", str(TOP), "ls-files", "-z"],
+                            capture_output=True, check=True).stdout
+    for name in filter(None, listed.decode().split("\0")):
+        source = TOP / name
+        if source.is_file():
+            target = where / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+    return where
+
+
 @pytest.fixture
 def demo(tmp_path):
-    env = dict(os.environ, CLERKFS_DEMO_DIR=str(tmp_path / "demo"),
-               CLERKFS_DEMO_PORT=str(free_port()))
-    env.pop("CLERK_SECRET_KEY", None)
-    yield tmp_path / "demo", env
-    subprocess.run([str(TOP / "scripts/demo"), "stop"], env=env,
+    clone = fresh_clone(tmp_path / "clerkfs")
+    env = dict(os.environ, CLERKFS_DEMO_PORT=str(free_port()))
+    for name in ("CLERK_SECRET_KEY", "CLERKFS_DEMO_DIR", "CLERKFS_BIN"):
+        env.pop(name, None)
+    yield clone, env
+    subprocess.run([str(clone / "scripts/demo"), "stop"], env=env,
                    capture_output=True, timeout=60)
 
 
 def test_demo_mounts_the_sample_instance_and_stops_cleanly(demo):
-    state, env = demo
+    clone, env = demo
+    state = clone / "demo"
     mnt = state / "mnt"
+    assert not (clone / "build").exists()
 
-    started = subprocess.run([str(TOP / "scripts/demo")], env=env,
+    started = subprocess.run(["scripts/demo"], cwd=clone, env=env,
                              text=True, capture_output=True, timeout=600)
 
     assert started.returncode == 0, started.stderr
@@ -66,7 +84,7 @@ def test_demo_mounts_the_sample_instance_and_stops_cleanly(demo):
     assert len(sh("ls orgs", cwd=mnt).stdout.split()) == 40
     server_pid = int((state / "server.pid").read_text())
 
-    stopped = subprocess.run([str(TOP / "scripts/demo"), "stop"], env=env,
+    stopped = subprocess.run(["scripts/demo", "stop"], cwd=clone, env=env,
                              text=True, capture_output=True, timeout=60)
 
     assert stopped.returncode == 0, stopped.stderr

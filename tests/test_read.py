@@ -15,6 +15,7 @@ import json
 import math
 import os
 import re
+import time
 
 import pytest
 
@@ -666,3 +667,66 @@ def test_links_in_organizations_cannot_be_made(tiny):
     assert result.returncode != 0
     assert "Operation not permitted" in result.stderr
     assert not [k for k in routes(server) if not k.startswith("GET ")]
+
+
+# ---- times that move with the bytes ---------------------------------------
+
+def test_mtime_moves_forward_while_a_lock_counts_down_and_ends(make_server,
+                                                               make_mount):
+    server = make_server()
+    user = server.put("users", {"id": "user_2TstLock0001",
+                                "first_name": "Lok", "locked": True,
+                                "lockout_expires_in_seconds": 3})
+    mount = make_mount(server, cache_ttl=1)
+    home = mount.path / "users" / user["id"]
+
+    def shown(name):
+        out = sh(f"stat -c '%s' {name}; cat {name}", cwd=home).stdout
+        size, data = out.split("\n", 1)
+        assert int(size) == len(data.encode()), name
+        return data, os.stat(home / name).st_mtime_ns
+
+    seen = []
+    for _ in range(5):              # the countdown, then the lock's end
+        seen.append((shown("profile.json"), shown("locked")))
+        time.sleep(1.2)
+    profiles = [p for p, _ in seen]
+    flags = [f for _, f in seen]
+
+    assert flags[0][0] == "true\n" and flags[-1][0] == "false\n"
+    assert server.get("users", user["id"])["updated_at"] == \
+        user["updated_at"]          # the lock ended without an update
+    for series in (profiles, flags):
+        for (before, t0), (after, t1) in zip(series, series[1:]):
+            if after != before:
+                assert t1 > t0, (before, after)
+            else:
+                assert t1 >= t0
+    assert profiles[-1][1] > user["updated_at"] * 1_000_000
+
+
+def test_aliases_with_characters_urls_escape_reach_the_right_user(
+        make_server, make_mount):
+    server = make_server(users=3)
+    user = server.put("users", {
+        "id": "user_2TstEsc0001", "first_name": "Eve",
+        "email_addresses": ["eve+tag&x=1@example.com", "o'neil%20@x.io"],
+        "username": "eve.o-k_2"})
+    server.put("users", {"id": "user_2TstEsc0002", "first_name": "Not",
+                         "email_addresses": ["eve tag@example.com"]})
+    mount = make_mount(server)
+    server.reset()
+
+    for name in ("eve+tag&x=1@example.com", "O'NEIL%20@x.io", "eve.o-k_2"):
+        shown = sh(f"jq -r .id \"users/{name}/profile.json\"",
+                   cwd=mount.path)
+        assert shown.stdout == user["id"] + "\n", name
+
+    asked = [r["query"] for r in server.requests("GET /v1/users")]
+    values = sorted(v.lower() for q in asked
+                    for key in ("email_address", "username")
+                    for v in q.get(key, []))
+    assert values == sorted(["eve+tag&x=1@example.com", "o'neil%20@x.io",
+                             "eve.o-k_2"])
+    for request in server.requests("GET /v1/users"):
+        assert "+" not in request["path"].split("?", 1)[-1], request

@@ -592,6 +592,8 @@ def test_server_422_fails_the_close_with_clerks_message(instance):
     assert re.search(r"trace \w+", refusals[0]), refusals[0]
     assert len(ada.errors().splitlines()) == 1
     assert "8192 bytes" in ada.errors()
+    assert re.search(r"trace \w+", ada.errors())
+    assert ada.mount.log().count("8192 bytes") == 1     # one line in all
     assert ada.read("public_metadata.json") == canonical({"plan": "free"})
 
 
@@ -608,6 +610,10 @@ def test_failed_metadata_save_is_eio_and_changes_nothing(instance, fault):
     assert ada.user()["public_metadata"] == {"plan": "free"}
     assert ada.read("public_metadata.json") == canonical({"plan": "free"})
     assert f"users/{ada.uid}/public_metadata.json" in ada.errors()
+    assert len(ada.errors().splitlines()) == 1
+    failures = [line for line in ada.mount.log().splitlines()
+                if "/metadata" in line and "debug" not in line]
+    assert len(failures) == 1, failures     # the refusal, logged once
 
 
 def test_several_call_save_reports_what_was_applied(instance):
@@ -1070,3 +1076,190 @@ def test_ln_of_a_role_file_copies_it_but_never_to_a_user_id(instance):
     assert "Operation not permitted" in refused.stderr
     assert sorted(os.listdir(members)) == ["role.bak", ada.uid]
     assert ada.writes() == {}
+
+
+# ---- more stories of saving ----------------------------------------------
+
+def test_a_save_applied_but_never_answered_is_eio_and_reads_the_truth(
+        instance):
+    ada = instance(timeout=6)
+    path = ada.home / "public_metadata.json"
+    assert ada.read("public_metadata.json") == canonical({"plan": "free"})
+    ada.server.faults(route=METADATA_ROUTE, reset_after_apply=True,
+                      count=-1)
+
+    code = python_save(path, '{"plan": "pro"}')
+    ada.server.clear_faults()
+
+    # Each PUT took effect and then lost its answer: the save is EIO, the
+    # remote value wholly changed, and the file shows the remote truth.
+    assert code == errno.EIO
+    assert set(ada.writes()) == {METADATA_ROUTE}
+    assert ada.bodies(METADATA_ROUTE)[0] == {"public_metadata": {"plan":
+                                                                 "pro"}}
+    remote = ada.user()
+    assert remote["public_metadata"] == {"plan": "pro"}
+    assert ada.read("public_metadata.json") == canonical({"plan": "pro"})
+    assert json.loads(ada.read("profile.json")) == remote
+    assert os.stat(path).st_mtime_ns == remote["updated_at"] * 1_000_000
+    errors = ada.errors().splitlines()
+    assert len(errors) == 1, errors
+    assert f"users/{ada.uid}/public_metadata.json" in errors[0]
+    assert "EIO" in errors[0]
+
+
+@pytest.mark.parametrize("command, route, server_args, fault, message", [
+    ("echo true > locked", "POST /v1/users/{user_id}/lock",
+     ["--lockout-seconds", "0"], None, "Operation not supported"),
+    ("echo true > banned", BAN_ROUTE, [], {"status": 503, "count": -1},
+     "Input/output error"),
+], ids=["lockout disabled", "503"])
+def test_a_flag_refused_by_the_server_fails_the_echo(instance, command,
+                                                     route, server_args,
+                                                     fault, message):
+    ada = instance(server_args=server_args, timeout=6)
+    if fault:
+        ada.server.faults(route=route, **fault)
+
+    result = ada.sh(command + "; echo rc=$?")
+    ada.server.clear_faults()
+
+    assert message in result.stderr, result.stderr
+    assert result.stdout != "rc=0\n"
+    assert set(ada.writes()) == {route}
+    flag = command.split()[-1]
+    assert ada.user()[flag] is False
+    assert ada.read(flag) == "false\n"
+    errors = ada.errors().splitlines()
+    assert len(errors) == 1, errors
+    assert f"users/{ada.uid}/{flag}" in errors[0]
+
+
+def test_deleting_a_metadata_key_in_profile_json_puts_the_whole_value(
+        instance):
+    ada = instance(public={"plan": "free", "beta": True})
+
+    ada.sh("jq 'del(.public_metadata.beta)' profile.json > p.tmp && "
+           "mv p.tmp profile.json")
+
+    assert ada.writes() == {METADATA_ROUTE: 1}
+    assert ada.bodies(METADATA_ROUTE) == [{"public_metadata": {"plan":
+                                                               "free"}}]
+    assert ada.user()["public_metadata"] == {"plan": "free"}
+    assert ada.read("public_metadata.json") == canonical({"plan": "free"})
+    assert "p.tmp" not in os.listdir(ada.home)
+
+
+def test_organization_json_saves_its_metadata_as_the_whole_value(instance):
+    ada = instance()
+    ada.server.patch("organizations", ORG["id"], {"public_metadata": {
+        "tier": "free", "beta": True}})
+    org = ada.root / "orgs" / "acme"
+    ada.server.reset()
+    route = "PATCH /v1/organizations/{organization_id}"
+
+    sh("jq 'del(.public_metadata.beta) | .name = \"Acme Ltd\"' "
+       "organization.json > o.tmp && mv o.tmp organization.json", cwd=org)
+
+    assert ada.writes() == {route: 1, ORG_METADATA_ROUTE: 1}
+    assert ada.bodies(route) == [{"name": "Acme Ltd"}]
+    assert ada.bodies(ORG_METADATA_ROUTE) == [
+        {"public_metadata": {"tier": "free"}}]
+    remote = ada.server.get("organizations", ORG["id"])
+    assert remote["public_metadata"] == {"tier": "free"}
+    assert remote["private_metadata"] == {"billing": "inv-7"}
+    by_id = ada.root / "orgs" / ORG["id"]
+    assert json.loads((by_id / "organization.json").read_text()) == remote
+    assert os.stat(by_id / "organization.json").st_mtime_ns == \
+        remote["updated_at"] * 1_000_000
+    assert (by_id / "public_metadata.json").read_text() == \
+        canonical({"tier": "free"})
+
+
+@pytest.mark.parametrize("setup", ["plain", "backupcopy=yes",
+                                   "backupcopy=no"])
+def test_vim_fixes_a_first_name_with_one_patch(instance, setup):
+    ada = instance(user=dict(ADA, first_name="Adda"))
+    setup_line = "|".join(filter(None, [NO_SKIP, VIM_SETUPS[setup]]))
+
+    vim = run_vim(ada.home, "profile.json",
+                  '%s/"first_name": "Adda"/"first_name": "Ada"/', "wq",
+                  setup=setup_line)
+
+    assert vim.returncode == 0, vim.stdout
+    assert not re.search(r"E\d{2,3}:", vim.stdout), vim.stdout
+    assert ada.writes() == {PATCH_ROUTE: 1}
+    assert ada.bodies(PATCH_ROUTE) == [{"first_name": "Ada"}]
+    assert ada.user()["first_name"] == "Ada"
+    assert json.loads(ada.read("profile.json")) == ada.user()
+    names = set(os.listdir(ada.home))
+    assert "4913" not in names and ".profile.json.swp" not in names
+    assert ("profile.json~" in names) == (setup != "plain")
+
+
+def test_jq_in_a_shell_loop_updates_a_batch_of_users(instance):
+    ada = instance()
+    others = [ada.server.put("users", {
+        "id": f"user_2TstBatch{i:04d}", "first_name": f"B{i}",
+        "public_metadata": {"plan": "free", "n": i}}) for i in range(4)]
+    ids = [ada.uid] + [u["id"] for u in others]
+    ada.server.reset()
+    users = ada.root / "users"
+
+    sh("for u in " + " ".join(ids) + "; do "
+       "jq '.plan = \"pro\"' $u/public_metadata.json > $u/new.json && "
+       "mv $u/new.json $u/public_metadata.json || exit 1; done", cwd=users)
+
+    assert ada.writes() == {METADATA_ROUTE: len(ids)}
+    sent = [r["path"].split("/")[3] for r in
+            ada.server.requests(METADATA_ROUTE)]
+    assert sorted(sent) == sorted(ids)              # one each
+    for uid, i in zip(ids[1:], range(4)):
+        assert ada.server.get("users", uid)["public_metadata"] == {
+            "plan": "pro", "n": i}
+        assert "new.json" not in os.listdir(users / uid)
+    assert ada.user()["public_metadata"] == {"plan": "pro"}
+
+
+def test_mv_of_an_attribute_to_a_new_name_keeps_it_and_sends_nothing(
+        instance):
+    ada = instance()
+    ada.read("public_metadata.json")
+
+    mv = ada.sh("mv public_metadata.json keep.json", check=False)
+
+    assert mv.returncode == 0, mv.stderr
+    assert ada.read("keep.json") == canonical({"plan": "free"})
+    assert ada.read("public_metadata.json") == canonical({"plan": "free"})
+    assert ada.writes() == {}
+    ada.sh("echo '{}' > keep.json && rm keep.json")
+    assert ada.writes() == {}
+    assert ada.user()["public_metadata"] == {"plan": "free"}
+    assert "keep.json" not in os.listdir(ada.home)
+
+
+def test_a_several_call_save_whose_failed_call_took_effect_reads_it(
+        instance):
+    ada = instance(timeout=6)
+    doc = json.loads(ada.read("profile.json"))
+    doc["first_name"] = "Adaline"
+    doc["public_metadata"] = {"plan": "pro"}
+    doc["banned"] = True
+    ada.server.faults(route=METADATA_ROUTE, reset_after_apply=True,
+                      count=-1)
+
+    code = python_save(ada.home / "profile.json",
+                       json.dumps(doc, indent=2, ensure_ascii=False))
+    ada.server.clear_faults()
+
+    assert code == errno.EIO
+    remote = ada.user()
+    assert remote["first_name"] == "Adaline"
+    assert remote["public_metadata"] == {"plan": "pro"}   # lost its answer
+    assert remote["banned"] is False
+    assert BAN_ROUTE not in ada.writes()
+    parts = "; applied: first_name; failed: public_metadata; not sent: banned"
+    assert parts in ada.errors()
+    assert json.loads(ada.read("profile.json")) == remote
+    assert ada.read("public_metadata.json") == canonical({"plan": "pro"})
+    assert ada.read("banned") == "false\n"
