@@ -287,10 +287,34 @@ def test_a_refused_password_fails_cp_with_einval_and_leaves_nothing(
     assert "Invalid argument" in copied.stderr, copied.stderr
     assert w.writes() == {CREATE_USER: 1}           # no retry of a 422
     assert "Passwords must be 8 characters or more" in w.errors()
+    lines = w.refusals("/users/weak.json")
+    assert len(lines) == 1, lines
+    assert "EINVAL" in lines[0]
+    assert "Passwords must be 8 characters or more" in lines[0]
     assert w.ls("users") == before
     assert w.errno_of("users/weak.json") == errno.ENOENT
     assert w.errno_of("users/weak@example.com") == errno.ENOENT
     assert w.user_ids_with(email_address="weak@example.com") == []
+
+
+def test_a_refused_create_leaves_no_cache_entry_behind(world, tmp_path):
+    # The refused create must not leave its name known as absent: when
+    # another client then creates that user, clerkfs shows it at once.
+    w = world(cache_ttl=30, negative_ttl=30)
+    source = write_json(tmp_path, "late.json",
+                        {"email_address": ["late@example.com"],
+                         "username": "late_user", "password": "short"})
+
+    copied = w.sh(f"cp '{source}' users/")
+    other = w.server.put("users", {"email_addresses": ["late@example.com"],
+                                   "username": "late_user"})
+
+    assert "Invalid argument" in copied.stderr, copied.stderr
+    for name in ("late@example.com", "late_user"):
+        profile = json.loads(w.read(f"users/{name}/profile.json"))
+        assert profile["id"] == other["id"]
+    assert w.errno_of("users/late.json") == errno.ENOENT
+    assert w.writes() == {CREATE_USER: 1}
 
 
 def test_cp_of_a_taken_email_is_eexist(world, tmp_path):
@@ -344,6 +368,25 @@ def test_fifty_cp_creations_keep_to_the_creation_rate(world, tmp_path):
     for first, twenty_first in zip(times, times[20:]):
         assert twenty_first - first >= 10.0 - 0.05    # arrival jitter
     assert len(w.user_ids_with(email_address_query="paced")) == 50
+
+
+def test_creations_also_keep_to_the_general_rate(world):
+    # Creating users counts against the general limit too: with the
+    # server and clerkfs both at 3 requests a second, six mkdir (a lookup
+    # and a create each) wait for room and none is refused.
+    w = world(server_args=["--rate", "3/1"], rate="3/1",
+              create_rate="20/10")
+    names = [f"users/rated{i}@example.com" for i in range(6)]
+
+    made = w.sh(" && ".join(f"mkdir {name}" for name in names), timeout=60)
+
+    assert made.returncode == 0, made.stderr
+    sent = w.server.requests(CREATE_USER)
+    assert [r["status"] for r in sent] == [200] * 6
+    assert w.server.stats()["rate_limited"] == 0
+    stats = w.read(".clerkfs/stats")
+    assert int(re.search(r"^limiter_waits\t(\d+)$", stats, re.M)[1]) > 0
+    assert len(w.user_ids_with(email_address_query="rated")) == 6
 
 
 # ---- users: rmdir ----------------------------------------------------------
@@ -455,6 +498,25 @@ def test_a_json_body_makes_the_new_address_primary(world):
     profile = json.loads(w.read(f"users/{ADA['id']}/profile.json"))
     assert profile["primary_email_address_id"] == new["id"]
     assert "ada.new@example.com" in w.ls(f"email_addresses/{ADA['id']}")
+
+
+def test_a_json_body_adds_an_unverified_address(world):
+    w = world()
+    path = f"users/{BO['id']}/email_addresses/bo.new@example.net"
+
+    w.sh(f"printf '%s\\n' '{{\"verified\": false}}' > {path}", check=True)
+
+    assert w.writes() == {CREATE_EMAIL: 1}
+    assert w.bodies(CREATE_EMAIL) == [{
+        "verified": False, "user_id": BO["id"],
+        "email_address": "bo.new@example.net", "primary": False}]
+    shown = json.loads(w.read(path))
+    assert shown["verification"] is None      # not verified
+    user = w.server.get("users", BO["id"])
+    stored = [e for e in user["email_addresses"]
+              if e["email_address"] == "bo.new@example.net"]
+    assert stored == [shown]
+    assert user["primary_email_address_id"] != shown["id"]
 
 
 def test_rm_deletes_the_address_once(world):
@@ -654,6 +716,19 @@ def test_echo_a_role_to_a_member_changes_it_with_one_patch(world, text,
     assert w.membership(ACME["id"], ADA["id"]) == role
 
 
+def test_a_bare_role_adds_the_member_with_org_in_front(world):
+    w = world()
+
+    added = w.sh(f"echo admin > orgs/acme/members/{BO['id']}")
+
+    assert added.returncode == 0, added.stderr
+    assert w.writes() == {ADD_MEMBER: 1}
+    assert w.bodies(ADD_MEMBER) == [{"user_id": BO["id"],
+                                     "role": "org:admin"}]
+    assert w.read(f"members/{ACME['id']}/{BO['id']}") == "org:admin\n"
+    assert w.membership(ACME["id"], BO["id"]) == "org:admin"
+
+
 def test_touch_of_a_new_member_adds_it_as_org_member(world):
     w = world()
 
@@ -691,7 +766,11 @@ def test_an_unknown_user_in_members_is_enoent(world):
 
     assert added.returncode != 0
     assert "No such file or directory" in added.stderr, added.stderr
-    assert w.writes() in ({}, {ADD_MEMBER: 1})
+    assert w.writes() == {ADD_MEMBER: 1}
+    lines = w.refusals(f"members/{ACME['id']}/user_2TstNobody04")
+    assert len(lines) == 1, lines
+    assert "ENOENT" in lines[0] and "User not found" in lines[0]
+    assert "User not found" in w.errors()
     assert w.ls(f"members/{ACME['id']}") == [ADA["id"]]
     assert w.errno_of(f"members/{ACME['id']}/user_2TstNobody04") == \
         errno.ENOENT

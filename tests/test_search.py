@@ -10,12 +10,15 @@ and checks what the server received.
 """
 
 import csv
+import datetime
 import errno
 import io
 import json
 import os
+import re
 import subprocess
 import time
+from xml.etree import ElementTree
 
 import pytest
 
@@ -67,9 +70,12 @@ def errno_of(call):
 def test_csv_export_of_every_user_takes_three_pages(big):
     server, mount = big
 
-    records = read_csv(mount.path / USERS / "results.csv")
+    raw = (mount.path / USERS / "results.csv").read_bytes()
+    records = list(csv.reader(io.StringIO(raw.decode(), newline="")))
 
     assert len(records) == 1235
+    # Names hold line breaks, so counting lines would not count users.
+    assert raw.count(b"\n") > 1235
     assert records[0][:4] == ["id", "username", "first_name", "last_name"]
     assert len({row[0] for row in records[1:]}) == 1234
     assert routes(server).get("GET /v1/users") == 3
@@ -314,6 +320,272 @@ def test_csv_bom_option_starts_the_file_with_a_bom(make_server, make_mount):
     assert raw.startswith(b"\xef\xbb\xbfid,username,")
     assert len(read_csv(path, encoding="utf-8-sig")) == 4
     assert os.stat(path).st_size == len(raw)
+
+
+def test_a_comma_quote_newline_and_a_leading_equals_round_trip(
+        make_server, make_mount):
+    # Issue 5: one user's first name holds a comma, a quote and a line
+    # break, another's last name starts with '='.
+    server = make_server(users=0)
+    odd = server.put("users", {"first_name": 'Jo, "the boss"\nSmith',
+                               "last_name": "Doe"})
+    formula = server.put("users", {"first_name": "Eq",
+                                   "last_name": "=SUM(A1:A9)"})
+    mount = make_mount(server)
+    server.reset()
+
+    rows = {row["id"]: row for row in
+            as_dicts(read_csv(mount.path / USERS / "results.csv"))}
+
+    assert set(rows) == {odd["id"], formula["id"]}
+    assert rows[odd["id"]]["first_name"] == 'Jo, "the boss"\nSmith'
+    assert rows[odd["id"]]["last_name"] == "Doe"
+    assert rows[formula["id"]]["last_name"] == "'=SUM(A1:A9)"
+    assert routes(server) == {"GET /v1/users": 1}
+
+
+# The columns DESIGN.md names, in its order.
+CSV_COLUMNS = {
+    "users": ["id", "username", "first_name", "last_name",
+              "primary_email_address", "primary_phone_number",
+              "email_addresses", "phone_numbers", "external_id", "banned",
+              "locked", "created_at", "updated_at", "last_sign_in_at",
+              "last_active_at", "public_metadata"],
+    "orgs": ["id", "name", "slug", "members_count",
+             "max_allowed_memberships", "created_by", "created_at",
+             "updated_at", "public_metadata"],
+    "sessions": ["id", "user_id", "client_id", "status", "last_active_at",
+                 "expire_at", "abandon_at", "created_at", "updated_at"],
+}
+
+
+def utc(ms):
+    """Unix milliseconds as the CSV shows a time; None as empty."""
+    if ms is None:
+        return ""
+    stamp = datetime.datetime.fromtimestamp(ms // 1000,
+                                            datetime.timezone.utc)
+    return stamp.strftime("%Y-%m-%dT%H:%M:%S") + f".{ms % 1000:03d}Z"
+
+
+def guarded(value):
+    """A free-text value as a cell: the formula guard of DESIGN.md."""
+    if value is None:
+        return ""
+    text = value if isinstance(value, str) else json.dumps(value)
+    if text[:1] and text[0] in "=+-@\t\r" and \
+            not re.fullmatch(r"[+-]?\d+(\.\d+)?([eE][+-]?\d+)?", text) and \
+            not re.fullmatch(r"\+[1-9]\d{1,14}", text):
+        return "'" + text
+    return text
+
+
+def compact(value):
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def primary(user, kind, key):
+    wanted = user[f"primary_{key}_id"]
+    return next((a[key] for a in user[kind] if a["id"] == wanted), "")
+
+
+def expected_user_row(u):
+    emails = [e["email_address"] for e in u["email_addresses"]]
+    phones = [p["phone_number"] for p in u["phone_numbers"]]
+    return {
+        "id": u["id"], "username": guarded(u["username"]),
+        "first_name": guarded(u["first_name"]),
+        "last_name": guarded(u["last_name"]),
+        "primary_email_address": guarded(primary(
+            u, "email_addresses", "email_address")),
+        "primary_phone_number": guarded(primary(
+            u, "phone_numbers", "phone_number")),
+        "email_addresses": compact(emails),
+        "phone_numbers": compact(phones),
+        "external_id": guarded(u["external_id"]),
+        "banned": json.dumps(u["banned"]),
+        "locked": json.dumps(u["locked"]),
+        "created_at": utc(u["created_at"]),
+        "updated_at": utc(u["updated_at"]),
+        "last_sign_in_at": utc(u["last_sign_in_at"]),
+        "last_active_at": utc(u["last_active_at"]),
+    }
+
+
+def test_every_cell_shows_its_field_in_the_designed_form(instance):
+    # Fixed columns, times in ISO 8601 UTC, lists and metadata as compact
+    # JSON, ids and times never guarded: each cell against the API's own
+    # object.
+    server, mount, data = instance
+    user_id = data.oldest["id"]
+    server.reset()
+    tables = {res: read_csv(mount.path / "search" / res / name /
+                            "results.csv")
+              for res, name in (("users", "."), ("orgs", "."),
+                                ("sessions", f"user_id={user_id}"))}
+
+    for res, records in tables.items():
+        assert records[0] == CSV_COLUMNS[res], res
+    users = {u["id"]: u for u in data.users}
+    rows = as_dicts(tables["users"])
+    assert [r["id"] for r in rows] == [u["id"] for u in data.users]
+    for row in rows:
+        user = users[row["id"]]
+        metadata = row.pop("public_metadata")
+        assert row == expected_user_row(user)
+        assert json.loads(metadata) == user["public_metadata"]
+        assert metadata in (compact(user["public_metadata"]),
+                            "'" + compact(user["public_metadata"]))
+    assert any(r["last_sign_in_at"] == "" for r in rows)
+    orgs = {o["id"]: o for o in data.orgs}
+    for row in as_dicts(tables["orgs"]):
+        org = orgs[row["id"]]
+        assert row["name"] == guarded(org["name"])
+        assert row["slug"] == guarded(org["slug"])
+        assert row["members_count"] == ""
+        assert row["max_allowed_memberships"] == \
+            str(org["max_allowed_memberships"])
+        assert row["created_by"] == (org["created_by"] or "")
+        assert (row["created_at"], row["updated_at"]) == \
+            (utc(org["created_at"]), utc(org["updated_at"]))
+        assert json.loads(row["public_metadata"]) == org["public_metadata"]
+    sessions = {s["id"]: s for s in data.sessions}
+    assert len(as_dicts(tables["sessions"])) == len(sessions) > 1
+    for row in as_dicts(tables["sessions"]):
+        session = sessions[row["id"]]
+        for column in ("user_id", "client_id", "status"):
+            assert row[column] == session[column]
+        for column in CSV_COLUMNS["sessions"][4:]:
+            assert row[column] == utc(session[column]), column
+    # Pages of 50, fetched at once after the count says how many.
+    assert routes(server) == {"GET /v1/users": 3, "GET /v1/users/count": 1,
+                              "GET /v1/organizations": 1,
+                              "GET /v1/sessions": 1}
+
+
+# ---- LibreOffice reads the CSV as Python's csv module does ----------------
+
+ODF_TABLE = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
+ODF_TEXT = "{urn:oasis:names:tc:opendocument:xmlns:text:1.0}"
+
+
+def odf_text(element):
+    """The text of an ODF paragraph, with its space, tab and line-break
+    elements spelled out."""
+    parts = [element.text or ""]
+    for child in element:
+        if child.tag == ODF_TEXT + "s":
+            parts.append(" " * int(child.get(ODF_TEXT + "c", "1")))
+        elif child.tag == ODF_TEXT + "tab":
+            parts.append("\t")
+        elif child.tag == ODF_TEXT + "line-break":
+            parts.append("\n")
+        else:
+            parts.append(odf_text(child))
+        parts.append(child.tail or "")
+    return "".join(parts)
+
+
+def odf_sheet(path):
+    """The first sheet of a flat ODF spreadsheet: rows of (text, formula)
+    cells, without trailing empty cells and rows."""
+    table = next(ElementTree.parse(path).getroot().iter(
+        ODF_TABLE + "table"))
+    rows = []
+    for row in table.iter(ODF_TABLE + "table-row"):
+        cells = []
+        for cell in row.iter(ODF_TABLE + "table-cell"):
+            text = "\n".join(odf_text(p) for p in cell
+                             if p.tag == ODF_TEXT + "p")
+            repeat = int(cell.get(ODF_TABLE + "number-columns-repeated",
+                                  "1"))
+            cells += [(text, cell.get(ODF_TABLE + "formula"))] * repeat
+        while cells and cells[-1] == ("", None):
+            cells.pop()
+        rows += [cells] * int(row.get(ODF_TABLE + "number-rows-repeated",
+                                      "1"))
+    while rows and not rows[-1]:
+        rows.pop()
+    return rows
+
+
+def libreoffice_import(csv_path, out_dir, profile, as_text):
+    """Opens csv_path in LibreOffice Calc (headless) as UTF-8 CSV and
+    saves it as a flat ODF spreadsheet; returns its sheet.  as_text makes
+    every column Text, so cells keep their characters; otherwise Calc
+    guesses the types and evaluates formulas, as a person's import does."""
+    kinds = "/".join(f"{i}/{2 if as_text else 1}" for i in range(1, 33))
+    options = f"CSV:44,34,76,1,{kinds},1033,false,false,false,false," \
+        f"false,-1,true"
+    out_dir.mkdir()
+    result = subprocess.run(
+        ["soffice", "--headless", "--norestore",
+         f"-env:UserInstallation={profile.as_uri()}",
+         f"--infilter={options}", "--convert-to", "fods",
+         "--outdir", str(out_dir), str(csv_path)],
+        capture_output=True, text=True, timeout=180)
+    sheet = out_dir / (csv_path.stem + ".fods")
+    assert result.returncode == 0 and sheet.exists(), result.stderr
+    return odf_sheet(sheet)
+
+
+def as_calc_cells(records):
+    """Python's records as Calc holds them: a line break inside a cell,
+    CRLF or CR or LF, is one paragraph break; no trailing empty cells."""
+    rows = []
+    for record in records:
+        cells = [re.sub(r"\r\n?", "\n", cell) for cell in record]
+        while cells and cells[-1] == "":
+            cells.pop()
+        rows.append(cells)
+    return rows
+
+
+def test_libreoffice_reads_the_csv_cell_for_cell(make_server, make_mount,
+                                                 tmp_path):
+    # A person opens the results in LibreOffice Calc straight from the
+    # mount: the seed's awkward names (commas, quotes, CR LF, tabs,
+    # emoji, formulas) and the case files' users, as CSV and as Calc.
+    server = make_server(users=300, orgs=8)
+    server.put("users", {"first_name": 'Ana, "AJ"\nLine2',
+                         "last_name": "Rivera\r\nOrtiz",
+                         "username": "plain_user"})
+    server.put("users", {"first_name": "Eq", "last_name": "=1+1",
+                         "public_metadata": {"score": -5}})
+    user_id = server.api("GET", "/users", query={
+        "order_by": "+created_at", "limit": 1})[1][0]["id"]
+    mount = make_mount(server)
+    server.reset()
+    files = {"users": mount.path / USERS / "results.csv",
+             "orgs": mount.path / "search/orgs/results.csv",
+             "sessions": mount.path / "search/sessions" /
+             f"user_id={user_id}" / "results.csv"}
+    profile = tmp_path / "profile"
+
+    for res, path in files.items():
+        records = read_csv(path)
+        texts = libreoffice_import(path, tmp_path / f"{res}-text", profile,
+                                   as_text=True)
+        typed = libreoffice_import(path, tmp_path / f"{res}-typed",
+                                   profile, as_text=False)
+
+        assert len(records) >= 2, res
+        assert {len(r) for r in records} == {len(CSV_COLUMNS[res])}, res
+        assert [[text for text, _ in row] for row in texts] == \
+            as_calc_cells(records), res
+        assert len(typed) == len(records), res
+        # However Calc reads a cell's type, none runs as a formula.
+        formulas = [cell for row in typed for cell in row if cell[1]]
+        assert formulas == [], (res, formulas[:3])
+        if res == "users":
+            guarded_row = next(dict(zip(records[0], [t for t, _ in row]))
+                               for row in typed if row[0][0] != "id" and
+                               row[2][0] == "Eq")
+            assert guarded_row["last_name"] == "'=1+1"
+            assert guarded_row["public_metadata"] == '{"score":-5}'
+    assert routes(server) == {"GET /v1/users": 1,
+                              "GET /v1/organizations": 1,
+                              "GET /v1/sessions": 1}
 
 
 # ---- names of query directories -----------------------------------------
