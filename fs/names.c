@@ -76,7 +76,6 @@ bool names_is_slug(const char *name)
 
 bool names_is_usable(const char *value)
 {
-	return value && *value && strcmp(value, ".") != 0 &&
-	       strcmp(value, "..") != 0 && !strchr(value, '/') &&
+	return value && *value && value[0] != '.' && !strchr(value, '/') &&
 	       strlen(value) <= NAME_MAX_BYTES;
 }

@@ -22,8 +22,11 @@ bool names_is_username(const char *name);
 /* Lowercase letters, digits and '-'; 1 to 64 bytes. */
 bool names_is_slug(const char *name);
 
-/* Whether a value can stand as a file name: not empty, ".", "..", and no
- * '/'; at most 255 bytes. */
+/*
+ * Whether a value can stand as a file name: not empty, no '/', and not
+ * starting with '.' (such names are never looked up, so ".", ".." and
+ * hidden-looking values are reached by id); at most 255 bytes.
+ */
 bool names_is_usable(const char *value);
 
 #endif

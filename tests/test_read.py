@@ -233,6 +233,26 @@ def test_null_metadata_renders_as_an_empty_object(make_server, make_mount):
     assert os.stat(home / "private_metadata.json").st_size == 3
 
 
+def test_an_address_starting_with_a_dot_is_listed_by_its_id(make_server,
+                                                            make_mount):
+    server = make_server()
+    server.put("users", {"id": "user_2TstDotMail01", "first_name": "Dot",
+                         "email_addresses": ["..@example.com",
+                                             "plain@example.com"]})
+    mount = make_mount(server)
+    emails = mount.path / "email_addresses" / "user_2TstDotMail01"
+    ids = {e["email_address"]: e["id"] for e in
+           server.get("users", "user_2TstDotMail01")["email_addresses"]}
+
+    names = sorted(os.listdir(emails))
+    shown = json.loads((emails / ids["..@example.com"]).read_text())
+
+    assert names == sorted([ids["..@example.com"], "plain@example.com"])
+    assert shown["email_address"] == "..@example.com"
+    for name in names:                  # every listed name can be stat'ed
+        assert os.stat(emails / name).st_size > 0
+
+
 def test_banned_and_locked_read_true_or_false(big, catalog):
     server, mount = big
     banned = catalog.user_where(lambda u: u["banned"])

@@ -52,6 +52,8 @@ static void test_usable(void)
 	g_assert_true(names_is_usable("ada@example.com"));
 	g_assert_false(names_is_usable("."));
 	g_assert_false(names_is_usable(".."));
+	g_assert_false(names_is_usable("..@example.com"));
+	g_assert_false(names_is_usable(".ada@example.com"));
 	g_assert_false(names_is_usable("a/b"));
 	g_assert_false(names_is_usable(""));
 	g_assert_false(names_is_usable(NULL));
