@@ -539,6 +539,34 @@ def test_rm_deletes_the_address_once(world):
     assert w.errno_of("users/bo.second@example.org") == errno.ENOENT
 
 
+def test_a_removed_address_stops_naming_its_user_at_once(world):
+    w = world()
+    alias = "users/bo.second@example.org"
+    assert json.loads(w.read(f"{alias}/profile.json"))["id"] == BO["id"]
+
+    removed = w.sh(f"rm email_addresses/{BO['id']}/bo.second@example.org")
+
+    assert removed.returncode == 0, removed.stderr
+    assert w.errno_of(alias) == errno.ENOENT
+    assert w.errno_of(f"{alias}/profile.json") == errno.ENOENT
+    assert json.loads(w.read("users/bo@example.com/profile.json"))["id"] \
+        == BO["id"]
+
+
+def test_a_changed_username_stops_naming_its_user_at_once(world):
+    w = world()
+    assert json.loads(w.read("users/ada_l/profile.json"))["id"] == ADA["id"]
+
+    renamed = w.sh("sed -i 's/\"ada_l\"/\"ada_lovelace\"/' "
+                   "users/ada_l/profile.json")
+
+    assert renamed.returncode == 0, renamed.stderr
+    assert w.server.get("users", ADA["id"])["username"] == "ada_lovelace"
+    assert w.errno_of("users/ada_l") == errno.ENOENT
+    assert json.loads(w.read("users/ada_lovelace/profile.json"))["id"] \
+        == ADA["id"]
+
+
 def test_touch_of_a_taken_address_is_eexist(world):
     w = world()
 
