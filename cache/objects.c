@@ -20,6 +20,10 @@ void objects_init(struct objects *o, struct api *api, struct cache *cache,
 	g_mutex_init(&o->order_lock);
 	o->order = g_ptr_array_new_with_free_func(g_free);
 	o->position = g_hash_table_new(g_str_hash, g_str_equal);
+	g_mutex_init(&o->batch_lock);
+	g_cond_init(&o->batch_done);
+	o->fetching = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+					    NULL);
 }
 
 void objects_release(struct objects *o)
@@ -29,6 +33,9 @@ void objects_release(struct objects *o)
 	g_hash_table_destroy(o->position);
 	g_ptr_array_free(o->order, TRUE);
 	g_mutex_clear(&o->order_lock);
+	g_hash_table_destroy(o->fetching);
+	g_cond_clear(&o->batch_done);
+	g_mutex_clear(&o->batch_lock);
 	o->order = NULL;
 }
 
@@ -501,7 +508,10 @@ static int get_single(struct objects *o, const char *key,
  */
 #define USER_BATCH 100		/* user_id values one GET /users takes */
 
-/* Ids listed after id in users/ that the cache lacks, USER_BATCH - 1 at most. */
+/*
+ * Ids listed after id in users/ that the cache lacks and no fetch in
+ * flight brings, USER_BATCH - 1 at most; batch_lock held.
+ */
 static GPtrArray *ids_after(struct objects *o, const char *id)
 {
 	GPtrArray *ids = g_ptr_array_new_with_free_func(g_free);
@@ -514,7 +524,8 @@ static GPtrArray *ids_after(struct objects *o, const char *id)
 		const char *other = o->order->pdata[at];
 		char *key = g_strconcat("user/", other, NULL);
 
-		if (!cache_has(o->cache, key))
+		if (!g_hash_table_contains(o->fetching, other) &&
+		    !cache_has(o->cache, key))
 			g_ptr_array_add(ids, g_strdup(other));
 		g_free(key);
 	}
@@ -558,26 +569,102 @@ static int fetch_user_batch(struct user_fetch *f, GPtrArray *ahead,
 	return *json ? 0 : -ENOENT;
 }
 
+/* GET /users/{user_id}: id alone. */
+static int fetch_user_alone(struct user_fetch *f, uint64_t since,
+			    cJSON **json)
+{
+	char *escaped = api_escape(f->id);
+	char *path = g_strconcat("/users/", escaped, NULL);
+	struct single s = { .o = f->o, .path = path,
+			    .route = "/users/{user_id}" };
+	int ret = fetch_single(&s, since, json);
+
+	g_free(path);
+	g_free(escaped);
+	return ret;
+}
+
+/* A copy of what the cache holds for user id, in *json. */
+static int copy_cached_user(struct objects *o, const char *id, cJSON **json)
+{
+	char *key = g_strconcat("user/", id, NULL);
+	struct cache_entry *entry;
+	int ret = cache_get(o->cache, key, NULL, NULL, &entry);
+
+	g_free(key);
+	if (ret < 0)
+		return ret;
+	*json = cJSON_Duplicate(entry->json, true);
+	cache_unref(o->cache, entry);
+	return *json ? 0 : -ENOMEM;
+}
+
+/*
+ * Waits while a fetch in flight brings id (another thread's batch);
+ * returns whether it waited.  batch_lock held.
+ */
+static bool wait_for_batch(struct objects *o, const char *id)
+{
+	bool waited = false;
+
+	while (g_hash_table_contains(o->fetching, id)) {
+		g_cond_wait(&o->batch_done, &o->batch_lock);
+		waited = true;
+	}
+	return waited;
+}
+
+/*
+ * Claims id and the users to read ahead with it (returned; the caller
+ * frees them and passes them to release_batch), unless a batch in flight
+ * brought id meanwhile: then *json holds a copy and NULL is returned.
+ */
+static GPtrArray *claim_batch(struct objects *o, const char *id,
+			      cJSON **json)
+{
+	GPtrArray *ahead;
+
+	g_mutex_lock(&o->batch_lock);
+	while (wait_for_batch(o, id)) {
+		g_mutex_unlock(&o->batch_lock);
+		if (copy_cached_user(o, id, json) == 0)
+			return NULL;
+		g_mutex_lock(&o->batch_lock);
+	}
+	ahead = ids_after(o, id);
+	g_hash_table_add(o->fetching, g_strdup(id));
+	for (guint i = 0; i < ahead->len; i++)
+		g_hash_table_add(o->fetching, g_strdup(ahead->pdata[i]));
+	g_mutex_unlock(&o->batch_lock);
+	return ahead;
+}
+
+/* Lets the threads waiting for a batch look at the cache. */
+static void release_batch(struct objects *o, const char *id,
+			  GPtrArray *ahead)
+{
+	g_mutex_lock(&o->batch_lock);
+	g_hash_table_remove(o->fetching, id);
+	for (guint i = 0; i < ahead->len; i++)
+		g_hash_table_remove(o->fetching, ahead->pdata[i]);
+	g_cond_broadcast(&o->batch_done);
+	g_mutex_unlock(&o->batch_lock);
+}
+
 static int fetch_user(void *ctx, uint64_t since, cJSON **json)
 {
 	struct user_fetch *f = ctx;
-	GPtrArray *ahead = ids_after(f->o, f->id);
-	char *escaped, *path;
-	struct single s = { .o = f->o, .route = "/users/{user_id}" };
+	GPtrArray *ahead = claim_batch(f->o, f->id, json);
 	int ret;
 
-	if (ahead->len > 0) {
+	if (!ahead)
+		return 0;
+	if (ahead->len > 0)
 		ret = fetch_user_batch(f, ahead, since, json);
-		g_ptr_array_free(ahead, TRUE);
-		return ret;
-	}
+	else
+		ret = fetch_user_alone(f, since, json);
+	release_batch(f->o, f->id, ahead);
 	g_ptr_array_free(ahead, TRUE);
-	escaped = api_escape(f->id);
-	path = g_strconcat("/users/", escaped, NULL);
-	s.path = path;
-	ret = fetch_single(&s, since, json);
-	g_free(path);
-	g_free(escaped);
 	return ret;
 }
 

@@ -32,6 +32,14 @@ struct objects {
 	GMutex order_lock;
 	GPtrArray *order;	/* user ids, owned */
 	GHashTable *position;	/* id (borrowed from order) -> index + 1 */
+
+	/*
+	 * Users being fetched, alone or in a batch: a thread that wants one
+	 * waits for that fetch, and a new batch leaves them out.
+	 */
+	GMutex batch_lock;
+	GCond batch_done;	/* ids left fetching */
+	GHashTable *fetching;	/* user ids, owned */
 };
 
 void objects_init(struct objects *o, struct api *api, struct cache *cache,

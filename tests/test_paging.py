@@ -115,3 +115,34 @@ def test_a_listing_nobody_changes_costs_its_pages_and_a_count(make_server,
 
     assert len(names) == 338
     assert routes(server) == {USERS: 4, "GET /v1/users/count": 1}
+
+
+# ---- profiles read at once ------------------------------------------------
+
+def batch_ids(server):
+    """The user_id values of each batch GET /users since the last reset."""
+    return [r["query"]["user_id"] for r in server.requests(USERS)
+            if "user_id" in r["query"]]
+
+
+def test_forty_stats_at_once_ask_for_each_user_once(make_server,
+                                                    make_mount):
+    server = make_server(users=400, latency_ms=100)
+    mount = make_mount(server, cache_ttl=1)
+    order = sh("ls -f users", cwd=mount.path).stdout.split()
+    names = [n for n in order if n.startswith("user_")]
+    time.sleep(1.5)
+    server.reset()
+
+    stats = " ".join(f"stat users/{uid}/profile.json >/dev/null &"
+                     for uid in names[100:141])
+    sh(f"{stats} wait", cwd=mount.path)
+
+    batches = batch_ids(server)
+    asked = [uid for batch in batches for uid in batch]
+    # Each user once, in a few batches (not one per stat, that overlap).
+    assert asked and len(asked) == len(set(asked))
+    assert len(batches) < 10
+    assert set(names[100:141]) <= set(asked) | {
+        r["path"].rsplit("/", 1)[1]
+        for r in server.requests("GET /v1/users/{user_id}")}
