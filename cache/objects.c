@@ -20,6 +20,10 @@ void objects_init(struct objects *o, struct api *api, struct cache *cache,
 	g_mutex_init(&o->order_lock);
 	o->order = g_ptr_array_new_with_free_func(g_free);
 	o->position = g_hash_table_new(g_str_hash, g_str_equal);
+	g_mutex_init(&o->batch_lock);
+	g_cond_init(&o->batch_done);
+	o->fetching = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+					    NULL);
 }
 
 void objects_release(struct objects *o)
@@ -29,10 +33,26 @@ void objects_release(struct objects *o)
 	g_hash_table_destroy(o->position);
 	g_ptr_array_free(o->order, TRUE);
 	g_mutex_clear(&o->order_lock);
+	g_hash_table_destroy(o->fetching);
+	g_cond_clear(&o->batch_done);
+	g_mutex_clear(&o->batch_lock);
 	o->order = NULL;
 }
 
 /* ---- listings ---------------------------------------------------------- */
+
+/*
+ * Lists are newest first, so objects created while pages are fetched by
+ * offset shift the later pages: an object repeats, and an older one falls
+ * between two pages.  The pager notes every id it hands out; when the
+ * ids repeat or do not add up to the total known at the start, the
+ * listing is taken again in a way that creation cannot shift (relist).
+ */
+enum relist {
+	RELIST_CURSOR,		/* starting_after=<last id>: GET /users */
+	RELIST_OLDEST_FIRST,	/* order_by=+created_at: new ones come last */
+	RELIST_OFFSET,		/* the caller chose the order: offsets again */
+};
 
 struct pager {
 	struct objects *o;
@@ -45,6 +65,10 @@ struct pager {
 	int last;		/* pages below this are fetched by workers */
 	int last_count;		/* items on page last - 1 */
 	int err;
+	bool envelope;		/* {data, total_count} rather than an array */
+	GHashTable *seen;	/* ids handed out, owned */
+	int repeats;		/* ids handed out twice */
+	int anonymous;		/* items without an id */
 };
 
 /* The items of a page, detached from the reply: a bare array or .data. */
@@ -60,11 +84,33 @@ static cJSON *page_items(cJSON *reply, int *total)
 	return items && cJSON_IsArray(items) ? items : NULL;
 }
 
+/* Notes the ids of a page; *last (when not NULL) gets its last id. */
+static void note_items(struct pager *p, const cJSON *items, char **last)
+{
+	const cJSON *item;
+	const char *id = NULL;
+
+	g_mutex_lock(&p->lock);
+	cJSON_ArrayForEach(item, items) {
+		id = json_str(item, "id");
+		if (!id)
+			p->anonymous++;
+		else if (!g_hash_table_add(p->seen, g_strdup(id)))
+			p->repeats++;
+	}
+	g_mutex_unlock(&p->lock);
+	if (last)
+		*last = g_strdup(id);
+}
+
 /*
- * Fetches page number `page`; returns how many items it held (or a
- * negative errno) and hands the items to the callback.
+ * Fetches one page with the paging parameters `paging` ("offset=500")
+ * and hands it to the callback as page number `page`; returns how many
+ * items it held, or a negative errno.  *last, when not NULL, gets the
+ * page's last id (the caller frees it; NULL for an empty page).
  */
-static int fetch_page(struct pager *p, int page, int *total)
+static int fetch_page_at(struct pager *p, int page, const char *paging,
+			 int *total, char **last)
 {
 	GString *q = g_string_new(p->query ? p->query : "");
 	struct api_call call = {
@@ -74,21 +120,34 @@ static int fetch_page(struct pager *p, int page, int *total)
 	cJSON *items;
 	int ret, n;
 
-	g_string_append_printf(q, "%slimit=%d&offset=%d", q->len ? "&" : "",
-			       p->o->page_size, page * p->o->page_size);
+	g_string_append_printf(q, "%slimit=%d&%s", q->len ? "&" : "",
+			       p->o->page_size, paging);
 	call.query = q->str;
 	ret = api_call(p->o->api, &call);
 	g_string_free(q, TRUE);
 	if (ret < 0)
 		return ret;
 
+	if (page == 0)
+		p->envelope = !cJSON_IsArray(call.reply);
 	items = page_items(call.reply, total);
 	if (!items) {
 		log_warning("GET %s: the reply holds no list", p->route);
 		return -EIO;
 	}
 	n = cJSON_GetArraySize(items);
+	note_items(p, items, last);
 	p->on_page(p->ctx, page, items);
+	return n;
+}
+
+/* Fetches page number `page` by offset. */
+static int fetch_page(struct pager *p, int page, int *total)
+{
+	char *paging = g_strdup_printf("offset=%d", page * p->o->page_size);
+	int n = fetch_page_at(p, page, paging, total, NULL);
+
+	g_free(paging);
 	return n;
 }
 
@@ -152,15 +211,83 @@ static int count_total(struct objects *o, const char *count_path,
  * which held n items.  A short page is the end.  With a known total, full
  * pages that reach it exactly are the end too (one more request would only
  * bring an empty page); full pages that go beyond it mean more came while
- * paging, since offsets shift when objects are created meanwhile.  Like
- * any offset paging, this can miss objects created during the listing;
- * the listing's TTL bounds how long.
+ * paging, since offsets shift when objects are created meanwhile.  What
+ * shifted pages missed, relist() brings.
  */
 static bool may_have_more(int n, int pages, int page_size, int total)
 {
 	if (n != page_size)
 		return false;
 	return total < 0 || (long)pages * page_size != total;
+}
+
+/* Whether the offset pages disagree with each other or with the total. */
+static bool pages_shifted(struct pager *p, int total)
+{
+	int distinct = (int)g_hash_table_size(p->seen) + p->anonymous;
+
+	return p->repeats > 0 || (total >= 0 && distinct != total);
+}
+
+static enum relist relist_kind(const struct pager *p)
+{
+	if (p->query && (g_str_has_prefix(p->query, "order_by=") ||
+			 strstr(p->query, "&order_by=")))
+		return RELIST_OFFSET;
+	if (p->envelope)
+		return RELIST_OLDEST_FIRST;
+	if (strcmp(p->route, "/users") == 0)
+		return RELIST_CURSOR;
+	return RELIST_OFFSET;
+}
+
+/* The paging parameters of the relist's k-th page after *after. */
+static char *relist_paging(struct objects *o, enum relist kind, int k,
+			   const char *after)
+{
+	char *escaped, *paging;
+
+	switch (kind) {
+	case RELIST_CURSOR:
+		if (!after)
+			return g_strdup("offset=0");
+		escaped = api_escape(after);
+		paging = g_strconcat("starting_after=", escaped, NULL);
+		g_free(escaped);
+		return paging;
+	case RELIST_OLDEST_FIRST:
+		return g_strdup_printf("order_by=%%2Bcreated_at&offset=%d",
+				       k * o->page_size);
+	default:
+		return g_strdup_printf("offset=%d", k * o->page_size);
+	}
+}
+
+/*
+ * Lists again, one page after another, handing pages out from page
+ * number `page` on: the callbacks see the objects again and keep the
+ * first of each id.  Returns the number of the page after the last.
+ */
+static int relist(struct pager *p, int page)
+{
+	enum relist kind = relist_kind(p);
+	char *after = NULL, *paging, *last;
+	int total, n;
+
+	log_debug("GET %s: objects came or went while paging; listing again",
+		  p->route);
+	for (int k = 0;; k++) {
+		paging = relist_paging(p->o, kind, k, after);
+		last = NULL;
+		n = fetch_page_at(p, page++, paging, &total, &last);
+		g_free(paging);
+		g_free(after);
+		after = last;
+		if (n < p->o->page_size || (kind == RELIST_CURSOR && !after))
+			break;
+	}
+	g_free(after);
+	return n < 0 ? n : page;
 }
 
 int objects_list(struct objects *o, const char *path, const char *route,
@@ -171,13 +298,15 @@ int objects_list(struct objects *o, const char *path, const char *route,
 		.o = o, .path = path, .route = route, .query = query,
 		.on_page = on_page, .ctx = ctx,
 	};
-	int total = -1, n, page, ret = 0;
+	int total = -1, first_total, n, page, ret = 0;
 
 	g_mutex_init(&p.lock);
+	p.seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	n = fetch_page(&p, 0, &total);
 	page = 1;
 	if (n == o->page_size && total < 0 && count_path)
 		total = count_total(o, count_path, query);
+	first_total = total;
 	if (n == o->page_size && total > n) {
 		int pages = (total + o->page_size - 1) / o->page_size;
 
@@ -192,6 +321,9 @@ int objects_list(struct objects *o, const char *path, const char *route,
 	}
 	if (n < 0)
 		ret = n;
+	if (ret == 0 && pages_shifted(&p, first_total))
+		page = relist(&p, page);
+	g_hash_table_destroy(p.seen);
 	g_mutex_clear(&p.lock);
 	return ret < 0 ? ret : page;
 }
@@ -376,7 +508,10 @@ static int get_single(struct objects *o, const char *key,
  */
 #define USER_BATCH 100		/* user_id values one GET /users takes */
 
-/* Ids listed after id in users/ that the cache lacks, USER_BATCH - 1 at most. */
+/*
+ * Ids listed after id in users/ that the cache lacks and no fetch in
+ * flight brings, USER_BATCH - 1 at most; batch_lock held.
+ */
 static GPtrArray *ids_after(struct objects *o, const char *id)
 {
 	GPtrArray *ids = g_ptr_array_new_with_free_func(g_free);
@@ -389,7 +524,8 @@ static GPtrArray *ids_after(struct objects *o, const char *id)
 		const char *other = o->order->pdata[at];
 		char *key = g_strconcat("user/", other, NULL);
 
-		if (!cache_has(o->cache, key))
+		if (!g_hash_table_contains(o->fetching, other) &&
+		    !cache_has(o->cache, key))
 			g_ptr_array_add(ids, g_strdup(other));
 		g_free(key);
 	}
@@ -433,26 +569,102 @@ static int fetch_user_batch(struct user_fetch *f, GPtrArray *ahead,
 	return *json ? 0 : -ENOENT;
 }
 
+/* GET /users/{user_id}: id alone. */
+static int fetch_user_alone(struct user_fetch *f, uint64_t since,
+			    cJSON **json)
+{
+	char *escaped = api_escape(f->id);
+	char *path = g_strconcat("/users/", escaped, NULL);
+	struct single s = { .o = f->o, .path = path,
+			    .route = "/users/{user_id}" };
+	int ret = fetch_single(&s, since, json);
+
+	g_free(path);
+	g_free(escaped);
+	return ret;
+}
+
+/* A copy of what the cache holds for user id, in *json. */
+static int copy_cached_user(struct objects *o, const char *id, cJSON **json)
+{
+	char *key = g_strconcat("user/", id, NULL);
+	struct cache_entry *entry;
+	int ret = cache_get(o->cache, key, NULL, NULL, &entry);
+
+	g_free(key);
+	if (ret < 0)
+		return ret;
+	*json = cJSON_Duplicate(entry->json, true);
+	cache_unref(o->cache, entry);
+	return *json ? 0 : -ENOMEM;
+}
+
+/*
+ * Waits while a fetch in flight brings id (another thread's batch);
+ * returns whether it waited.  batch_lock held.
+ */
+static bool wait_for_batch(struct objects *o, const char *id)
+{
+	bool waited = false;
+
+	while (g_hash_table_contains(o->fetching, id)) {
+		g_cond_wait(&o->batch_done, &o->batch_lock);
+		waited = true;
+	}
+	return waited;
+}
+
+/*
+ * Claims id and the users to read ahead with it (returned; the caller
+ * frees them and passes them to release_batch), unless a batch in flight
+ * brought id meanwhile: then *json holds a copy and NULL is returned.
+ */
+static GPtrArray *claim_batch(struct objects *o, const char *id,
+			      cJSON **json)
+{
+	GPtrArray *ahead;
+
+	g_mutex_lock(&o->batch_lock);
+	while (wait_for_batch(o, id)) {
+		g_mutex_unlock(&o->batch_lock);
+		if (copy_cached_user(o, id, json) == 0)
+			return NULL;
+		g_mutex_lock(&o->batch_lock);
+	}
+	ahead = ids_after(o, id);
+	g_hash_table_add(o->fetching, g_strdup(id));
+	for (guint i = 0; i < ahead->len; i++)
+		g_hash_table_add(o->fetching, g_strdup(ahead->pdata[i]));
+	g_mutex_unlock(&o->batch_lock);
+	return ahead;
+}
+
+/* Lets the threads waiting for a batch look at the cache. */
+static void release_batch(struct objects *o, const char *id,
+			  GPtrArray *ahead)
+{
+	g_mutex_lock(&o->batch_lock);
+	g_hash_table_remove(o->fetching, id);
+	for (guint i = 0; i < ahead->len; i++)
+		g_hash_table_remove(o->fetching, ahead->pdata[i]);
+	g_cond_broadcast(&o->batch_done);
+	g_mutex_unlock(&o->batch_lock);
+}
+
 static int fetch_user(void *ctx, uint64_t since, cJSON **json)
 {
 	struct user_fetch *f = ctx;
-	GPtrArray *ahead = ids_after(f->o, f->id);
-	char *escaped, *path;
-	struct single s = { .o = f->o, .route = "/users/{user_id}" };
+	GPtrArray *ahead = claim_batch(f->o, f->id, json);
 	int ret;
 
-	if (ahead->len > 0) {
+	if (!ahead)
+		return 0;
+	if (ahead->len > 0)
 		ret = fetch_user_batch(f, ahead, since, json);
-		g_ptr_array_free(ahead, TRUE);
-		return ret;
-	}
+	else
+		ret = fetch_user_alone(f, since, json);
+	release_batch(f->o, f->id, ahead);
 	g_ptr_array_free(ahead, TRUE);
-	escaped = api_escape(f->id);
-	path = g_strconcat("/users/", escaped, NULL);
-	s.path = path;
-	ret = fetch_single(&s, since, json);
-	g_free(path);
-	g_free(escaped);
 	return ret;
 }
 

@@ -32,6 +32,14 @@ struct objects {
 	GMutex order_lock;
 	GPtrArray *order;	/* user ids, owned */
 	GHashTable *position;	/* id (borrowed from order) -> index + 1 */
+
+	/*
+	 * Users being fetched, alone or in a batch: a thread that wants one
+	 * waits for that fetch, and a new batch leaves them out.
+	 */
+	GMutex batch_lock;
+	GCond batch_done;	/* ids left fetching */
+	GHashTable *fetching;	/* user ids, owned */
 };
 
 void objects_init(struct objects *o, struct api *api, struct cache *cache,
@@ -72,7 +80,12 @@ int objects_resolve(struct objects *o, enum alias_kind kind,
  * its page number.  count_path, when not NULL, gives the total for bare
  * arrays (e.g. "/users/count"), so the remaining pages can be fetched in
  * parallel.  query holds the listing's filters (without limit and offset).
- * Returns the number of pages or a negative errno.
+ * When objects were created or deleted while pages were fetched (ids
+ * repeat, or do not add up to the total), the listing is taken once more
+ * page after page (by cursor on /users, oldest first on envelopes, by
+ * offset when the query orders it) and handed out as further pages: a
+ * page may repeat ids of earlier ones, so on_page keeps the first of
+ * each.  Returns the number of pages or a negative errno.
  */
 typedef void (*objects_page_fn)(void *ctx, int page, cJSON *items);
 int objects_list(struct objects *o, const char *path, const char *route,
