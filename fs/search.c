@@ -1538,7 +1538,7 @@ int search_attr(struct clerkfs *fs, const struct node *node, struct stat *st,
 static void refuse_mkdir(struct clerkfs *fs, const struct resource *res,
 			 const char *name, int err, const char *reason)
 {
-	char *path = g_strdup_printf("search/%s/%s", res->name, name);
+	char *path = g_strdup_printf("/search/%s/%s", res->name, name);
 
 	fs_refuse(fs, path, err, reason);
 	g_free(path);
