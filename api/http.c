@@ -528,7 +528,7 @@ static void log_call(const struct api_call *call, int err)
 {
 	const char *route = call->route ? call->route : call->path;
 
-	if (err == 0 || err == -ENOENT)
+	if (err == 0 || err == -ENOENT || call->silent)
 		return;
 	if (call->status == 401)
 		log_error("%s %s failed: %s; the API refused the secret key: "

@@ -277,6 +277,73 @@ def test_key_file_readable_by_others_is_refused(make_server, mountpoint,
     assert routes(server) == {}
 
 
+def test_wrong_key_is_reported_once(make_server, mountpoint):
+    server = make_server(users=2)
+
+    code, log = finish(run_clerkfs(server, mountpoint, key="sk_test_no"))
+
+    assert code != 0
+    assert len([line for line in log.splitlines() if "refused" in line]) \
+        == 1, log
+
+
+def test_unreachable_server_is_reported_once(mountpoint):
+    gone = start_server()
+    url = gone.url
+    gone.stop()
+    closed = type("Closed", (), {"url": url, "key": "sk_test_clerkfs"})
+
+    code, log = finish(run_clerkfs(closed, mountpoint, timeout=3))
+
+    assert code != 0
+    assert len(log.strip().splitlines()) == 1, log
+    assert "cannot reach" in log, log
+
+
+def test_key_file_that_is_a_directory_is_not_a_regular_file(
+        make_server, mountpoint, tmp_path):
+    server = make_server()
+    tmp_path.chmod(0o777)
+
+    code, log = finish(run_clerkfs(server, mountpoint, key=False,
+                                   key_file=tmp_path))
+
+    assert code != 0
+    assert "not a regular file" in log, log
+    assert "chmod" not in log
+    assert routes(server) == {}
+
+
+def test_empty_key_file_is_refused_before_any_request(make_server,
+                                                      mountpoint, key_file):
+    server = make_server()
+    path = key_file("  ", 0o600)
+
+    code, log = finish(run_clerkfs(server, mountpoint, key=False,
+                                   key_file=path))
+
+    assert code != 0
+    assert "the key file is empty" in log, log
+    assert "refused" not in log
+    assert routes(server) == {}
+
+
+@pytest.mark.parametrize("bad", ["\r\nX-Evil: 1", "\nX-Evil: 1", "\t1",
+                                 "\x1b[0m"], ids=repr)
+def test_key_with_control_characters_is_never_sent(make_server, mountpoint,
+                                                   bad):
+    server = make_server()
+    key = server.key + bad
+
+    code, log = finish(run_clerkfs(server, mountpoint, key=key))
+
+    assert code != 0
+    assert "control character" in log, log
+    assert key not in log and server.key not in log
+    assert routes(server) == {}
+    assert not is_mounted(mountpoint)
+
+
 @pytest.mark.parametrize("mode", [0o600, 0o400], ids=oct)
 def test_key_file_of_the_owner_alone_mounts(make_server, make_mount,
                                             key_file, mode):
