@@ -150,6 +150,36 @@ static void drop_mount_source(struct fuse_args *args)
 	args->argc--;
 }
 
+/*
+ * The largest values that make sense: a day of caching, an hour of
+ * waiting.  Larger ones are typos (a TTL in milliseconds) and overflow the
+ * kernel's timeouts.
+ */
+#define TTL_MAX 86400
+#define TIMEOUT_MAX 3600
+
+/* A time option: up to max seconds, and 0 or more (zero_ok) or above 0. */
+static int check_seconds(const char *name, double value, double max,
+			 bool zero_ok)
+{
+	if (value >= 0 && value <= max && (zero_ok || value > 0))
+		return 0;
+	fprintf(stderr, "clerkfs: %s must be %s %g seconds, not %g\n", name,
+		zero_ok ? "0 to" : "more than 0 and at most", max, value);
+	return -EINVAL;
+}
+
+static int check_times(const struct options *o)
+{
+	if (check_seconds("cache_ttl", o->cache_ttl, TTL_MAX, true) < 0 ||
+	    check_seconds("negative_ttl", o->negative_ttl, TTL_MAX, true) < 0 ||
+	    check_seconds("timeout", o->timeout, TIMEOUT_MAX, false) < 0 ||
+	    check_seconds("connect_timeout", o->connect_timeout, TIMEOUT_MAX,
+			  false) < 0)
+		return -EINVAL;
+	return 0;
+}
+
 static int parse_rate(const char *text, int *max, double *window)
 {
 	char *end;
@@ -355,6 +385,8 @@ static int setup_fs(struct clerkfs *fs, struct options *o, const char *key)
 		fprintf(stderr, "clerkfs: page_size must be 1 to 500\n");
 		return -EINVAL;
 	}
+	if (check_times(o) < 0)
+		return -EINVAL;
 	fs->opts.cache_ttl = o->cache_ttl;
 	fs->opts.negative_ttl = o->negative_ttl;
 	fs->opts.read_only = o->read_only;

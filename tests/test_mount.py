@@ -383,7 +383,11 @@ def test_plain_http_to_localhost_is_allowed(make_server, make_mount):
 
 
 @pytest.mark.parametrize("option", ["page_size=0", "page_size=501",
-                                    "rate=ten", "cache_max=lots"])
+                                    "rate=ten", "cache_max=lots",
+                                    "cache_ttl=-1", "connect_timeout=-3",
+                                    "negative_ttl=1e9", "cache_ttl=nan",
+                                    "cache_ttl=99999999999", "timeout=0",
+                                    "connect_timeout=0", "timeout=7200"])
 def test_bad_option_values_exit_naming_the_option(make_server, mountpoint,
                                                   option):
     server = make_server()
@@ -395,6 +399,24 @@ def test_bad_option_values_exit_naming_the_option(make_server, mountpoint,
     assert code != 0
     assert name in log, log
     assert not is_mounted(mountpoint)
+
+
+@pytest.mark.parametrize("option, allowed", [
+    ("cache_ttl=-1", "0 to 86400 seconds"),
+    ("negative_ttl=1e9", "0 to 86400 seconds"),
+    ("timeout=0", "more than 0 and at most 3600 seconds"),
+    ("connect_timeout=-3", "more than 0 and at most 3600 seconds"),
+])
+def test_out_of_range_times_name_the_allowed_range(make_server, mountpoint,
+                                                   option, allowed):
+    server = make_server()
+    name, value = option.split("=")
+
+    code, log = finish(run_clerkfs(server, mountpoint, **{name: value}))
+
+    assert code != 0
+    assert f"{name} must be {allowed}" in log, log
+    assert routes(server) == {}
 
 
 def test_help_and_version():
