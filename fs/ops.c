@@ -54,6 +54,9 @@ int ops_attr(struct clerkfs *fs, const struct node *node, struct stat *st,
 
 	if (ret < 0)
 		return ret;
+	/* Read-only shows as such: ls -l and test -w need not try. */
+	if (fs->opts.read_only && !S_ISLNK(st->st_mode))
+		st->st_mode &= ~(mode_t)0222;
 	g_mutex_lock(&fs->dirty_lock);
 	fh = g_hash_table_lookup(fs->dirty, &node->ino);
 	if (fh) {

@@ -13,6 +13,7 @@ import os
 import pathlib
 import re
 import signal
+import stat
 import subprocess
 import tempfile
 import time
@@ -493,6 +494,24 @@ def test_read_only_mount_refuses_every_change(make_server, make_mount):
     assert "ro" in fields[3].split(",")
     assert not [k for k in routes(server) if not k.startswith("GET ")]
     assert (mount.path / home / "banned").read_text() == "false\n"
+
+
+def test_read_only_mount_shows_no_write_permission(make_server, make_mount):
+    server = make_server(users=1, orgs=1)
+    mount = make_mount(server, ro=True)
+    uid = os.listdir(mount.path / "users")[0]
+
+    modes = {path: stat.S_IMODE(os.stat(mount.path / path).st_mode)
+             for path in ("", "users", f"users/{uid}", "orgs",
+                          f"users/{uid}/profile.json",
+                          f"users/{uid}/public_metadata.json",
+                          f"users/{uid}/banned")}
+    listed = sh("ls -l", cwd=mount.path / "users" / uid).stdout
+
+    for path, mode in modes.items():
+        is_dir = os.path.isdir(mount.path / path)
+        assert mode == (0o500 if is_dir else 0o400), (path, oct(mode))
+    assert "-rw-" not in listed and "drwx" not in listed, listed
 
 
 def test_allow_other_turns_on_default_permissions(make_server, make_mount):
