@@ -428,7 +428,8 @@ def test_help_and_version():
 
     assert helped.returncode == 0
     for option in ("key_file", "api_url", "cache_ttl", "negative_ttl",
-                   "timeout", "rate", "page_size", "ro"):
+                   "timeout", "rate", "page_size", "ro", "allow_other",
+                   "allow_delete", "-f ", "-d "):
         assert option in helped.stdout
     assert version.returncode == 0
     assert version.stdout.startswith("clerkfs ")
