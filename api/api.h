@@ -59,6 +59,7 @@ struct api_call {
 	const cJSON *body;
 	bool creates_user;	/* also counts against the creation limit */
 	bool reported;		/* the caller logs a failure: no warning */
+	bool silent;		/* ...and a refused key too: no line at all */
 	double deadline;	/* limiter_now() seconds */
 
 	long status;		/* last HTTP status, 0 when none */

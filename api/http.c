@@ -528,7 +528,7 @@ static void log_call(const struct api_call *call, int err)
 {
 	const char *route = call->route ? call->route : call->path;
 
-	if (err == 0 || err == -ENOENT)
+	if (err == 0 || err == -ENOENT || call->silent)
 		return;
 	if (call->status == 401)
 		log_error("%s %s failed: %s; the API refused the secret key: "
@@ -538,12 +538,53 @@ static void log_call(const struct api_call *call, int err)
 			    call->error);
 }
 
+/*
+ * Waits before sending again: after a 429 the limiter's pause is the wait;
+ * after another failure, a backoff.  0, -EINTR, or -ETIMEDOUT when the
+ * backoff would end past the deadline: then the answer is the last
+ * failure (a refused connection is EIO), not a deadline spent sleeping
+ * towards nothing.
+ */
+static int wait_to_retry(struct api *api, const struct api_call *call,
+			 bool refused, int failures)
+{
+	double retry_at = limiter_now();
+
+	if (!refused)
+		retry_at += backoff(failures - 1);
+	if (retry_at >= call->deadline)
+		return -ETIMEDOUT;
+	count_retry(api);
+	return sleep_until(retry_at);
+}
+
+/* The error of a call that found no room in the limiter; see api_call. */
+static int no_room(struct api_call *call, int err, bool refused)
+{
+	if (err == -EINTR) {
+		snprintf(call->error, sizeof(call->error),
+			 "interrupted while waiting");
+		return err;
+	}
+	if (!call->error[0])
+		snprintf(call->error, sizeof(call->error),
+			 "gave up waiting for the rate limit before the "
+			 "deadline");
+	return refused ? -EAGAIN : err;
+}
+
+/*
+ * Sends until an answer, a failure that is final, the deadline, or
+ * API_MAX_ATTEMPTS failures other than 429: a 429 is sent again for as
+ * long as the deadline allows (DESIGN.md: EAGAIN when it passes).
+ */
 int api_call(struct api *api, struct api_call *call)
 {
 	char *body = call->body ? json_render_compact(call->body) : NULL;
 	struct attempt at;
 	double sent_at;
-	int err = -EIO;
+	int err = -EIO, failures = 0;
+	bool refused = false;	/* the last answer was a 429 */
 
 	call->status = 0;
 	call->reply = NULL;
@@ -551,37 +592,22 @@ int api_call(struct api *api, struct api_call *call)
 	call->error[0] = '\0';
 	at.body = g_string_sized_new(4096);
 
-	for (int attempt = 0; attempt < API_MAX_ATTEMPTS; attempt++) {
+	for (int attempt = 0;; attempt++) {
 		enum verdict verdict;
+		int ret;
 
 		if (attempt > 0) {
-			double retry_at = limiter_now() + backoff(attempt - 1);
-
-			/*
-			 * No time to send again: the answer is the last
-			 * failure (a refused connection is EIO), not a
-			 * deadline spent sleeping towards nothing.
-			 */
-			if (retry_at >= call->deadline)
+			ret = wait_to_retry(api, call, refused, failures);
+			if (ret == -ETIMEDOUT)
 				break;
-			count_retry(api);
-			err = sleep_until(retry_at);
-			if (err < 0)
+			if (ret < 0) {
+				err = ret;
 				break;
+			}
 		}
-		err = wait_for_room(api, call);
-		if (err == -EINTR) {
-			snprintf(call->error, sizeof(call->error),
-				 "interrupted while waiting");
-			break;
-		}
-		if (err < 0) {
-			if (!call->error[0] || call->status == 0)
-				snprintf(call->error, sizeof(call->error),
-					 "gave up waiting for the rate limit "
-					 "before the deadline");
-			if (call->status == 429)
-				err = -EAGAIN;
+		ret = wait_for_room(api, call);
+		if (ret < 0) {
+			err = no_room(call, ret, refused);
 			break;
 		}
 
@@ -598,14 +624,18 @@ int api_call(struct api *api, struct api_call *call)
 			verdict = judge_transport(call, &at, &err);
 		else
 			verdict = judge_status(api, call, &at, &err);
+		refused = at.curl == CURLE_OK && at.status == 429;
 
 		if (verdict == DONE) {
 			err = take_reply(call, at.body);
 			if (err == 0 || !is_idempotent(call->method))
 				break;
-			continue;
+		} else if (verdict == FAIL) {
+			break;
 		}
-		if (verdict == FAIL || limiter_now() >= call->deadline)
+		if (!refused && ++failures >= API_MAX_ATTEMPTS)
+			break;
+		if (limiter_now() >= call->deadline)
 			break;
 	}
 

@@ -20,6 +20,7 @@ void limiter_init(struct limiter *lim, int max, double window)
 		lim->starts[i] = -1e9;
 	lim->next = 0;
 	lim->paused_until = 0;
+	lim->resume_next = 0;
 	lim->waits = 0;
 }
 
@@ -38,6 +39,26 @@ double limiter_now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/*
+ * The earliest start for a request asking at now; call with the lock held.
+ * While the requests a pause held are being let go, each starts window /
+ * max after the one before: the server has just said that we went too
+ * fast, and would refuse them again if they all came at once.
+ */
+static double earliest_start(const struct limiter *lim, double now)
+{
+	double earliest = lim->starts[lim->next] + lim->window +
+			  LIMITER_MARGIN;
+
+	if (earliest < now)
+		earliest = now;
+	if (earliest < lim->paused_until)
+		earliest = lim->paused_until;
+	if (earliest < lim->resume_next)
+		earliest = lim->resume_next;
+	return earliest;
+}
+
 int limiter_reserve(struct limiter *lim, double now, double deadline,
 		    double *start)
 {
@@ -45,11 +66,7 @@ int limiter_reserve(struct limiter *lim, double now, double deadline,
 	int ret = 0;
 
 	g_mutex_lock(&lim->lock);
-	earliest = lim->starts[lim->next] + lim->window + LIMITER_MARGIN;
-	if (earliest < now)
-		earliest = now;
-	if (earliest < lim->paused_until)
-		earliest = lim->paused_until;
+	earliest = earliest_start(lim, now);
 
 	if (earliest > deadline) {
 		ret = -ETIMEDOUT;
@@ -58,6 +75,11 @@ int limiter_reserve(struct limiter *lim, double now, double deadline,
 		lim->next = (lim->next + 1) % lim->max;
 		if (earliest > now)
 			lim->waits++;
+		/* The queue left by a pause ends at the first idle moment. */
+		if (lim->resume_next > 0 && earliest <= lim->resume_next)
+			lim->resume_next = earliest + lim->window / lim->max;
+		else
+			lim->resume_next = 0;
 		*start = earliest;
 	}
 	g_mutex_unlock(&lim->lock);
@@ -67,7 +89,9 @@ int limiter_reserve(struct limiter *lim, double now, double deadline,
 void limiter_pause(struct limiter *lim, double until)
 {
 	g_mutex_lock(&lim->lock);
-	if (until > lim->paused_until)
+	if (until > lim->paused_until) {
 		lim->paused_until = until;
+		lim->resume_next = until;
+	}
 	g_mutex_unlock(&lim->lock);
 }

@@ -7,7 +7,9 @@
  * request: the earliest moment at which the request `max` places back has
  * left the window.  Reservations are handed out in order, so waiting
  * requests are served first come, first served.  A 429 pauses every request
- * until the time its Retry-After names.
+ * until the time its Retry-After names; the requests held by a pause then
+ * start one by one, window / max seconds apart, rather than all in the
+ * instant the pause ends.
  *
  * Times are seconds on the monotonic clock (see limiter_now()).
  */
@@ -23,6 +25,7 @@ struct limiter {
 	double *starts;		/* ring of the last `max` start times */
 	int next;		/* ring slot the next reservation overwrites */
 	double paused_until;	/* no start before this (429) */
+	double resume_next;	/* after a pause, the next start; 0: none */
 	unsigned long waits;	/* reservations that had to wait */
 };
 

@@ -110,18 +110,29 @@ static void usage(const char *prog)
 	printf("usage: CLERK_SECRET_KEY=sk_... %s [-f] [-d] [-o opt,...] "
 	       "MOUNTPOINT\n\n"
 	       "clerkfs options (see clerkfs(1)):\n"
+	       "    -f                     stay in the foreground, log to "
+	       "stderr\n"
+	       "    -d                     debug: one line per request, and "
+	       "libfuse's\n"
+	       "                           trace of every FUSE call (implies "
+	       "-f)\n"
 	       "    -o key_file=PATH       read the secret key from PATH\n"
 	       "    -o api_url=URL         the Backend API (default %s)\n"
-	       "    -o cache_ttl=S         keep objects S seconds (30)\n"
-	       "    -o negative_ttl=S      remember 404s S seconds (5)\n"
+	       "    -o cache_ttl=S         keep objects S seconds (30; "
+	       "0-86400)\n"
+	       "    -o negative_ttl=S      remember 404s S seconds (5; "
+	       "0-86400)\n"
 	       "    -o cache_max=SIZE      cache budget, K/M/G (256M)\n"
 	       "    -o rate=N/S            at most N requests in S seconds\n"
 	       "    -o create_rate=N/S     user creations (20/10)\n"
-	       "    -o timeout=S           each operation's deadline (15)\n"
-	       "    -o connect_timeout=S   (5)\n"
+	       "    -o timeout=S           each operation's deadline (15; "
+	       "up to 3600)\n"
+	       "    -o connect_timeout=S   (5; up to 3600)\n"
 	       "    -o page_size=N         list page size (500)\n"
 	       "    -o ro                  mount read-only\n"
 	       "    -o allow_delete        let rmdir delete users and orgs\n"
+	       "    -o allow_other         let other users in (turns on "
+	       "default_permissions)\n"
 	       "    -o csv_bom             start CSV results with a BOM\n\n",
 	       prog, DEFAULT_API_URL);
 }
@@ -150,6 +161,36 @@ static void drop_mount_source(struct fuse_args *args)
 	args->argc--;
 }
 
+/*
+ * The largest values that make sense: a day of caching, an hour of
+ * waiting.  Larger ones are typos (a TTL in milliseconds) and overflow the
+ * kernel's timeouts.
+ */
+#define TTL_MAX 86400
+#define TIMEOUT_MAX 3600
+
+/* A time option: up to max seconds, and 0 or more (zero_ok) or above 0. */
+static int check_seconds(const char *name, double value, double max,
+			 bool zero_ok)
+{
+	if (value >= 0 && value <= max && (zero_ok || value > 0))
+		return 0;
+	fprintf(stderr, "clerkfs: %s must be %s %g seconds, not %g\n", name,
+		zero_ok ? "0 to" : "more than 0 and at most", max, value);
+	return -EINVAL;
+}
+
+static int check_times(const struct options *o)
+{
+	if (check_seconds("cache_ttl", o->cache_ttl, TTL_MAX, true) < 0 ||
+	    check_seconds("negative_ttl", o->negative_ttl, TTL_MAX, true) < 0 ||
+	    check_seconds("timeout", o->timeout, TIMEOUT_MAX, false) < 0 ||
+	    check_seconds("connect_timeout", o->connect_timeout, TIMEOUT_MAX,
+			  false) < 0)
+		return -EINVAL;
+	return 0;
+}
+
 static int parse_rate(const char *text, int *max, double *window)
 {
 	char *end;
@@ -166,41 +207,83 @@ static int parse_rate(const char *text, int *max, double *window)
 	return 0;
 }
 
+/*
+ * The key as it will be sent: white space around it is trimmed (a key
+ * file ends with a newline), and one that is empty or holds a control
+ * character inside, which would end the Authorization header and start
+ * another, is refused.  Returns key, or NULL having freed it.
+ */
+static char *checked_key(char *key, const char *from)
+{
+	g_strstrip(key);
+	if (!*key) {
+		fprintf(stderr, "clerkfs: %s is empty\n", from);
+		g_free(key);
+		return NULL;
+	}
+	for (const char *c = key; *c; c++) {
+		if (g_ascii_iscntrl(*c)) {
+			fprintf(stderr, "clerkfs: %s holds a control character "
+				"(such as a line break) inside the key; a "
+				"secret key is one line of printable "
+				"characters\n", from);
+			memset(key, 0, strlen(key));
+			g_free(key);
+			return NULL;
+		}
+	}
+	return key;
+}
+
+/* The key file's type and mode allow it to hold the key; 0 or -1. */
+static int check_key_file(const char *key_file)
+{
+	struct stat st;
+
+	if (stat(key_file, &st) < 0) {
+		fprintf(stderr, "clerkfs: cannot read key file '%s': %s\n",
+			key_file, strerror(errno));
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		fprintf(stderr, "clerkfs: key file '%s' is not a regular "
+			"file\n", key_file);
+		return -1;
+	}
+	if (st.st_mode & 077) {
+		fprintf(stderr, "clerkfs: key file '%s' is readable by group "
+			"or others (mode %03o); run: chmod 600 '%s'\n",
+			key_file, st.st_mode & 0777, key_file);
+		return -1;
+	}
+	return 0;
+}
+
 /* The key from key_file (refused when others may read it) or the env. */
 static char *read_key(const char *key_file)
 {
-	struct stat st;
 	char *text = NULL;
 	GError *error = NULL;
 
 	if (!key_file) {
 		const char *env = getenv("CLERK_SECRET_KEY");
 
-		if (!env || !*env) {
+		if (!env) {
 			fprintf(stderr, "clerkfs: no secret key: set "
 				"CLERK_SECRET_KEY or use -o key_file=PATH\n");
 			return NULL;
 		}
-		return g_strstrip(g_strdup(env));
+		return checked_key(g_strdup(env), "CLERK_SECRET_KEY");
 	}
-	if (stat(key_file, &st) < 0) {
-		fprintf(stderr, "clerkfs: cannot read key file '%s': %s\n",
-			key_file, strerror(errno));
+	if (check_key_file(key_file) < 0)
 		return NULL;
-	}
-	if (st.st_mode & 077) {
-		fprintf(stderr, "clerkfs: key file '%s' is readable by group "
-			"or others (mode %03o); run: chmod 600 '%s'\n",
-			key_file, st.st_mode & 0777, key_file);
-		return NULL;
-	}
 	if (!g_file_get_contents(key_file, &text, NULL, &error)) {
 		fprintf(stderr, "clerkfs: cannot read key file: %s\n",
 			error->message);
 		g_error_free(error);
 		return NULL;
 	}
-	return g_strstrip(text);
+	return checked_key(text, "the key file");
 }
 
 /* localhost, or an address literal in 127.0.0.0/8 or ::1; no other name. */
@@ -252,12 +335,16 @@ static int check_api_url(const char *url)
 	return ret;
 }
 
+/* How api_call's error begins when no answer came; said once here. */
+#define REACH "cannot reach the API: "
+
 /* One request before going to the background: is the key accepted? */
 static int check_key(struct api *api, const char *url)
 {
 	struct api_call call = {
 		.method = "GET", .path = "/users", .route = "/users",
 		.query = "limit=1", .deadline = api_deadline(api),
+		.silent = true,		/* said below, once */
 	};
 	int ret = api_call(api, &call);
 
@@ -272,7 +359,8 @@ static int check_key(struct api *api, const char *url)
 			"error: %s\n", url, call.error);
 	else
 		fprintf(stderr, "clerkfs: cannot reach the Clerk API at %s: "
-			"%s\n", url, call.error);
+			"%s\n", url, g_str_has_prefix(call.error, REACH)
+			? call.error + strlen(REACH) : call.error);
 	return ret;
 }
 
@@ -308,6 +396,8 @@ static int setup_fs(struct clerkfs *fs, struct options *o, const char *key)
 		fprintf(stderr, "clerkfs: page_size must be 1 to 500\n");
 		return -EINVAL;
 	}
+	if (check_times(o) < 0)
+		return -EINVAL;
 	fs->opts.cache_ttl = o->cache_ttl;
 	fs->opts.negative_ttl = o->negative_ttl;
 	fs->opts.read_only = o->read_only;

@@ -54,6 +54,9 @@ int ops_attr(struct clerkfs *fs, const struct node *node, struct stat *st,
 
 	if (ret < 0)
 		return ret;
+	/* Read-only shows as such: ls -l and test -w need not try. */
+	if (fs->opts.read_only && !S_ISLNK(st->st_mode))
+		st->st_mode &= ~(mode_t)0222;
 	g_mutex_lock(&fs->dirty_lock);
 	fh = g_hash_table_lookup(fs->dirty, &node->ino);
 	if (fh) {
@@ -524,21 +527,31 @@ static void fs_release(fuse_req_t req, fuse_ino_t ino,
 	fuse_reply_err(req, 0);
 }
 
+/*
+ * df: the space is what the scratch files have left of their budget; the
+ * inodes are as many as the cache holds, plus a large free count, since
+ * objects take no room of their own (df -i must not look full).
+ */
+#define STATFS_FREE_INODES 1000000
+
 static void fs_statfs(fuse_req_t req, fuse_ino_t ino)
 {
 	struct clerkfs *fs = fs_of(req);
 	struct cache_stats cs;
 	struct statvfs sv;
+	size_t used = scratch_used(fs);
 
 	cache_get_stats(fs->cache, &cs);
 	memset(&sv, 0, sizeof(sv));
 	sv.f_bsize = 4096;
 	sv.f_frsize = 4096;
 	sv.f_blocks = SCRATCH_BUDGET / 4096;
-	sv.f_bfree = sv.f_blocks;
-	sv.f_bavail = sv.f_blocks;
-	sv.f_files = cs.entries;
-	sv.f_ffree = 0;
+	sv.f_bfree = used >= SCRATCH_BUDGET ? 0
+		     : (SCRATCH_BUDGET - used) / 4096;
+	sv.f_bavail = sv.f_bfree;
+	sv.f_files = cs.entries + STATFS_FREE_INODES;
+	sv.f_ffree = STATFS_FREE_INODES;
+	sv.f_favail = STATFS_FREE_INODES;
 	sv.f_namemax = 255;
 	fuse_reply_statfs(req, &sv);
 }

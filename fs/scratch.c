@@ -302,6 +302,17 @@ GString *scratch_content(struct clerkfs *fs, struct scratch *s)
 	return copy;
 }
 
+size_t scratch_used(struct clerkfs *fs)
+{
+	struct scratch_state *st = state(fs);
+	size_t used;
+
+	g_mutex_lock(&st->lock);
+	used = st->bytes;
+	g_mutex_unlock(&st->lock);
+	return used;
+}
+
 void scratch_stat(struct clerkfs *fs, struct scratch *s, struct stat *st)
 {
 	struct scratch_state *ss = state(fs);

@@ -41,6 +41,9 @@ int scratch_store(struct clerkfs *fs, const char *dir, const char *name,
 /* Appends the directory's scratch names as regular files. */
 void scratch_list(struct clerkfs *fs, const char *dir, GPtrArray *entries);
 
+/* The bytes that scratch files hold, out of SCRATCH_BUDGET. */
+size_t scratch_used(struct clerkfs *fs);
+
 /* Reading, writing and attributes of a referenced scratch file. */
 ssize_t scratch_read(struct clerkfs *fs, struct scratch *s, char *buf,
 		     size_t size, off_t off);

@@ -396,6 +396,33 @@ def test_b09_429_past_the_deadline_is_eagain(case):
     assert took < 4 + 2
 
 
+def test_b09_429_is_sent_again_until_the_deadline(case):
+    c = case(users=[B09_USER], timeout=8)
+    c.server.faults(route=USER_ROUTE, status=429, retry_after=1, count=-1)
+
+    started = time.monotonic()
+    cat = c.sh(f"cat {B09_PROFILE}", check=False)
+    took = time.monotonic() - started
+    c.server.clear_faults()
+
+    # Not five attempts and out: a refusal is waited out while the
+    # deadline allows, and only then is it EAGAIN.
+    assert "Resource temporarily unavailable" in cat.stderr, cat.stderr
+    assert 8 - 1.5 <= took < 8 + 3, took
+    assert routes(c.server)[USER_ROUTE] >= 6
+
+
+def test_b09_a_429_that_lifts_before_the_deadline_is_no_error(case):
+    c = case(users=[B09_USER])
+    c.server.faults(route=USER_ROUTE, status=429, retry_after=1, count=6)
+
+    cat = c.sh(f"cat {B09_PROFILE}", check=False)
+
+    assert cat.returncode == 0, cat.stderr
+    assert json.loads(cat.stdout)["id"] == B09_USER["id"]
+    assert routes(c.server)[USER_ROUTE] == 7
+
+
 def test_b09_422_on_a_save_is_einval(case):
     c = case(users=[B09_USER])
     c.server.faults(route=METADATA_ROUTE, status=422)
@@ -566,6 +593,28 @@ def test_b17_retry_after_pauses_the_whole_mount(case, command, route):
             assert request["t"] >= refused[0]["t"] + B17_WAIT_S - 0.05, \
                 request
     assert [r["status"] for r in log].count(200) == len(log) - 1
+
+
+def test_b17_requests_held_by_a_pause_leave_it_one_by_one(case):
+    users = [{"id": f"user_2TstQue{i:04d}", "first_name": "Que"}
+             for i in range(6)]
+    c = case(users=users)
+    c.server.faults(route=USER_ROUTE, status=429, retry_after=B17_WAIT_S)
+
+    first = subprocess.Popen(["cat", f"users/{users[0]['id']}/profile.json"],
+                             cwd=c.root, stdout=subprocess.DEVNULL)
+    time.sleep(0.5)                             # inside the pause
+    c.sh("for u in " + " ".join(u["id"] for u in users[1:]) +
+         "; do cat users/$u/profile.json >/dev/null & done; wait")
+    assert first.wait(timeout=30) == 0
+
+    # The pause ended once for all six, yet they were sent spread out at
+    # the limiter's pace (100 per 10 s: 0.1 s apart), not in one burst.
+    times = sorted(r["t"] for r in c.server.requests(USER_ROUTE)
+                   if r["status"] == 200)
+    assert len(times) == 6
+    gaps = [b - a for a, b in zip(times, times[1:])]
+    assert min(gaps) >= 0.05, gaps
 
 
 # ---- B18: the file is the whole metadata value -----------------------------

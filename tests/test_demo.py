@@ -95,3 +95,21 @@ def test_demo_mounts_the_sample_instance_and_stops_cleanly(demo):
             break
         subprocess.run(["sleep", "0.1"])
     assert not pid_is_alive(server_pid)
+
+
+def test_demo_on_a_busy_port_says_why_and_leaves_no_pid_file(demo):
+    clone, env = demo
+    state = clone / "demo"
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", int(env["CLERKFS_DEMO_PORT"])))
+        taken.listen()
+        started = subprocess.run(["scripts/demo"], cwd=clone, env=env,
+                                 text=True, capture_output=True,
+                                 timeout=600)
+
+    assert started.returncode != 0
+    assert "Address already in use" in started.stderr, started.stderr
+    assert "refused" not in started.stderr
+    assert not (state / "server.pid").exists()
+    assert not is_mounted(state / "mnt")

@@ -86,8 +86,26 @@ def test_every_errno_of_the_design_is_explained():
     text = section(rendered(), "ERRORS")
 
     for name in ("ENOENT", "EACCES", "EOPNOTSUPP", "EEXIST", "EBUSY",
-                 "EINVAL", "EPERM", "EROFS", "EAGAIN", "EIO", "ETIMEDOUT"):
+                 "EINVAL", "EPERM", "EROFS", "EAGAIN", "EIO", "ETIMEDOUT",
+                 "EINTR", "EFBIG", "EXDEV"):
         assert re.search(rf"^\s+{name}\b", text, re.M), name
+
+
+def test_the_page_warns_of_what_surprises_users():
+    text = rendered()
+    options = section(text, "OPTIONS")
+    notes = section(text, "NOTES")
+    errors = section(text, "ERRORS")
+
+    for words in ("86400", "3600", "regular file", "control character",
+                  "libfuse's own trace", "0400", "0500"):
+        assert words in options, words
+    for words in ("grep -rl pattern users/", "GET /sessions per user",
+                  "skip_password_requirement", "password",
+                  "cp -p", "Operation not permitted", "revokes the session",
+                  "EXDEV"):
+        assert words in notes, words
+    assert "16 MiB" in errors
 
 
 def test_the_tree_names_every_file():

@@ -13,6 +13,7 @@ import os
 import pathlib
 import re
 import signal
+import stat
 import subprocess
 import tempfile
 import time
@@ -277,6 +278,73 @@ def test_key_file_readable_by_others_is_refused(make_server, mountpoint,
     assert routes(server) == {}
 
 
+def test_wrong_key_is_reported_once(make_server, mountpoint):
+    server = make_server(users=2)
+
+    code, log = finish(run_clerkfs(server, mountpoint, key="sk_test_no"))
+
+    assert code != 0
+    assert len([line for line in log.splitlines() if "refused" in line]) \
+        == 1, log
+
+
+def test_unreachable_server_is_reported_once(mountpoint):
+    gone = start_server()
+    url = gone.url
+    gone.stop()
+    closed = type("Closed", (), {"url": url, "key": "sk_test_clerkfs"})
+
+    code, log = finish(run_clerkfs(closed, mountpoint, timeout=3))
+
+    assert code != 0
+    assert len(log.strip().splitlines()) == 1, log
+    assert "cannot reach" in log, log
+
+
+def test_key_file_that_is_a_directory_is_not_a_regular_file(
+        make_server, mountpoint, tmp_path):
+    server = make_server()
+    tmp_path.chmod(0o777)
+
+    code, log = finish(run_clerkfs(server, mountpoint, key=False,
+                                   key_file=tmp_path))
+
+    assert code != 0
+    assert "not a regular file" in log, log
+    assert "chmod" not in log
+    assert routes(server) == {}
+
+
+def test_empty_key_file_is_refused_before_any_request(make_server,
+                                                      mountpoint, key_file):
+    server = make_server()
+    path = key_file("  ", 0o600)
+
+    code, log = finish(run_clerkfs(server, mountpoint, key=False,
+                                   key_file=path))
+
+    assert code != 0
+    assert "the key file is empty" in log, log
+    assert "refused" not in log
+    assert routes(server) == {}
+
+
+@pytest.mark.parametrize("bad", ["\r\nX-Evil: 1", "\nX-Evil: 1", "\t1",
+                                 "\x1b[0m"], ids=repr)
+def test_key_with_control_characters_is_never_sent(make_server, mountpoint,
+                                                   bad):
+    server = make_server()
+    key = server.key + bad
+
+    code, log = finish(run_clerkfs(server, mountpoint, key=key))
+
+    assert code != 0
+    assert "control character" in log, log
+    assert key not in log and server.key not in log
+    assert routes(server) == {}
+    assert not is_mounted(mountpoint)
+
+
 @pytest.mark.parametrize("mode", [0o600, 0o400], ids=oct)
 def test_key_file_of_the_owner_alone_mounts(make_server, make_mount,
                                             key_file, mode):
@@ -316,7 +384,11 @@ def test_plain_http_to_localhost_is_allowed(make_server, make_mount):
 
 
 @pytest.mark.parametrize("option", ["page_size=0", "page_size=501",
-                                    "rate=ten", "cache_max=lots"])
+                                    "rate=ten", "cache_max=lots",
+                                    "cache_ttl=-1", "connect_timeout=-3",
+                                    "negative_ttl=1e9", "cache_ttl=nan",
+                                    "cache_ttl=99999999999", "timeout=0",
+                                    "connect_timeout=0", "timeout=7200"])
 def test_bad_option_values_exit_naming_the_option(make_server, mountpoint,
                                                   option):
     server = make_server()
@@ -330,6 +402,24 @@ def test_bad_option_values_exit_naming_the_option(make_server, mountpoint,
     assert not is_mounted(mountpoint)
 
 
+@pytest.mark.parametrize("option, allowed", [
+    ("cache_ttl=-1", "0 to 86400 seconds"),
+    ("negative_ttl=1e9", "0 to 86400 seconds"),
+    ("timeout=0", "more than 0 and at most 3600 seconds"),
+    ("connect_timeout=-3", "more than 0 and at most 3600 seconds"),
+])
+def test_out_of_range_times_name_the_allowed_range(make_server, mountpoint,
+                                                   option, allowed):
+    server = make_server()
+    name, value = option.split("=")
+
+    code, log = finish(run_clerkfs(server, mountpoint, **{name: value}))
+
+    assert code != 0
+    assert f"{name} must be {allowed}" in log, log
+    assert routes(server) == {}
+
+
 def test_help_and_version():
     helped = subprocess.run([str(BINARY), "--help"], capture_output=True,
                             text=True, timeout=10)
@@ -338,7 +428,8 @@ def test_help_and_version():
 
     assert helped.returncode == 0
     for option in ("key_file", "api_url", "cache_ttl", "negative_ttl",
-                   "timeout", "rate", "page_size", "ro"):
+                   "timeout", "rate", "page_size", "ro", "allow_other",
+                   "allow_delete", "-f ", "-d "):
         assert option in helped.stdout
     assert version.returncode == 0
     assert version.stdout.startswith("clerkfs ")
@@ -404,6 +495,24 @@ def test_read_only_mount_refuses_every_change(make_server, make_mount):
     assert "ro" in fields[3].split(",")
     assert not [k for k in routes(server) if not k.startswith("GET ")]
     assert (mount.path / home / "banned").read_text() == "false\n"
+
+
+def test_read_only_mount_shows_no_write_permission(make_server, make_mount):
+    server = make_server(users=1, orgs=1)
+    mount = make_mount(server, ro=True)
+    uid = os.listdir(mount.path / "users")[0]
+
+    modes = {path: stat.S_IMODE(os.stat(mount.path / path).st_mode)
+             for path in ("", "users", f"users/{uid}", "orgs",
+                          f"users/{uid}/profile.json",
+                          f"users/{uid}/public_metadata.json",
+                          f"users/{uid}/banned")}
+    listed = sh("ls -l", cwd=mount.path / "users" / uid).stdout
+
+    for path, mode in modes.items():
+        is_dir = os.path.isdir(mount.path / path)
+        assert mode == (0o500 if is_dir else 0o400), (path, oct(mode))
+    assert "-rw-" not in listed and "drwx" not in listed, listed
 
 
 def test_allow_other_turns_on_default_permissions(make_server, make_mount):

@@ -945,6 +945,33 @@ def test_scratch_files_past_the_budget_are_enospc(instance):
     assert ada.writes() == {}
 
 
+def test_df_shows_what_the_scratch_budget_has_left(instance):
+    ada = instance()
+    before = os.statvfs(ada.home)
+
+    (ada.home / "big.tmp").write_bytes(b"x" * (16 << 20))
+    during = os.statvfs(ada.home)
+    df = ada.sh("df -P -B1 . | tail -1").stdout.split()
+    os.unlink(ada.home / "big.tmp")
+    after = os.statvfs(ada.home)
+
+    assert before.f_bavail * before.f_frsize == SCRATCH_BUDGET
+    assert during.f_bavail * during.f_frsize == SCRATCH_BUDGET - (16 << 20)
+    assert int(df[3]) == SCRATCH_BUDGET - (16 << 20)
+    assert after.f_bavail == before.f_bavail
+
+
+def test_df_i_does_not_look_full(instance):
+    ada = instance()
+
+    vfs = os.statvfs(ada.home)
+    df = ada.sh("df -P -i . | tail -1").stdout.split()
+
+    assert vfs.f_ffree > 0 and vfs.f_favail == vfs.f_ffree
+    assert vfs.f_files >= vfs.f_ffree
+    assert df[4] != "100%", df
+
+
 # ---- unsaved content -----------------------------------------------------
 
 HOLDER = """

@@ -68,11 +68,35 @@ static void test_pause(void)
 	limiter_release(&lim);
 }
 
+/* Requests held by a pause leave it one by one, not all at once. */
+static void test_pause_spreads_the_release(void)
+{
+	struct limiter lim;
+	double start[5], later;
+
+	limiter_init(&lim, 100, 10);
+	limiter_pause(&lim, 50);
+	for (int i = 0; i < 5; i++)
+		g_assert_cmpint(limiter_reserve(&lim, 40 + i * 0.01, 100,
+						&start[i]), ==, 0);
+	g_assert_cmpfloat(start[0], ==, 50);
+	for (int i = 1; i < 5; i++)
+		g_assert_cmpfloat(start[i] - start[i - 1], >=, 0.1 - 1e-9);
+	/* Once the queue has drained, a request starts at once again. */
+	g_assert_cmpint(limiter_reserve(&lim, 60, 100, &later), ==, 0);
+	g_assert_cmpfloat(later, ==, 60);
+	g_assert_cmpint(limiter_reserve(&lim, 60, 100, &later), ==, 0);
+	g_assert_cmpfloat(later, ==, 60);
+	limiter_release(&lim);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/limiter/sliding-window", test_sliding_window);
 	g_test_add_func("/limiter/deadline", test_deadline);
 	g_test_add_func("/limiter/pause", test_pause);
+	g_test_add_func("/limiter/pause-spreads-the-release",
+			test_pause_spreads_the_release);
 	return g_test_run();
 }
