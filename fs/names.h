@@ -22,6 +22,13 @@ bool names_is_username(const char *name);
 /* Lowercase letters, digits and '-'; 1 to 64 bytes. */
 bool names_is_slug(const char *name);
 
+/*
+ * Names that editors give their helper files and never an object: dot
+ * files (vim's .x.swp, nano's .x.swp), vim's "4913" probe, and backups
+ * ending in '~'.
+ */
+bool names_is_editor_file(const char *name);
+
 /* Whether a value can stand as a file name: not empty, ".", "..", and no
  * '/'; at most 255 bytes. */
 bool names_is_usable(const char *value);

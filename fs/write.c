@@ -649,12 +649,19 @@ static const char *pending_refusal(struct clerkfs *fs, struct node *dir,
 			? "sessions can be created only on development "
 			  "instances" : NULL;
 	case NODE_EMAILS_USER:
+		*err = -EACCES;
 		return names_is_email(name) ? NULL
 			: "the file name must be the new email address";
 	default:
 		*err = -EPERM;
 		return "files cannot be created here";
 	}
+}
+
+/* Directories where any file created is a new object. */
+static bool makes_objects(enum node_kind kind)
+{
+	return kind == NODE_SESSIONS_USER || kind == NODE_EMAILS_USER;
 }
 
 /*
@@ -675,6 +682,8 @@ static int create_in(struct clerkfs *fs, struct node *dir, const char *name,
 	if (scratch_dir_key_kind(dir->kind))
 		return create_kept(fs, scratch_dir_key(dir), name, mode,
 				   NODE_SCRATCH, spec);
+	if (makes_objects(dir->kind) && names_is_editor_file(name))
+		return -EACCES;	/* an editor's helper: no log, no object */
 	why = pending_refusal(fs, dir, name, &err);
 	if (why)
 		return refuse(fs, dir, name, err, why);

@@ -552,14 +552,15 @@ def test_touch_of_a_taken_address_is_eexist(world):
     assert "That email address is taken" in w.errors()
 
 
-def test_touch_of_a_name_that_is_not_an_address_is_einval(world):
+def test_touch_of_a_name_that_is_not_an_address_is_eacces(world):
     w = world()
 
     touched = w.sh(f"touch email_addresses/{BO['id']}/notes.txt")
 
     assert touched.returncode != 0
-    assert "Invalid argument" in touched.stderr, touched.stderr
+    assert "Permission denied" in touched.stderr, touched.stderr
     assert w.writes() == {}
+    assert "must be the new email address" in w.errors()
 
 
 # ---- organizations ---------------------------------------------------------
@@ -1079,3 +1080,50 @@ def test_b19_a_duplicate_email_is_eexist_and_logged_with_its_trace(world):
                      r"\(trace \w+\)", lines[0]), lines[0]
     assert w.server.key not in w.mount.log()
     assert w.ls("users") == before
+
+
+# ---- editors' helper files in directories of new objects -----------------
+
+def test_vim_in_a_sessions_folder_creates_no_session(world):
+    w = world(sessions=[ADA_SESSION])
+    where = f"sessions/{ADA['id']}"
+    name = w.ls(where)[0]
+    w.server.reset()
+
+    edited = w.sh(f"cd {where} && vim -u NONE -n -es -c 'normal! x' "
+                  f"-c 'q!' {name} </dev/null; "
+                  f"vim -u NONE -c 'normal! x' -c 'q!' {name} "
+                  f"</dev/null >/dev/null 2>&1", timeout=30)
+
+    assert edited.returncode == 0, edited.stderr
+    assert w.writes() == {}
+    assert w.ls(where) == [name]
+    assert w.errors() == ""
+
+
+@pytest.mark.parametrize("name", [".x.json.swp", "4913", "x.json~"])
+@pytest.mark.parametrize("kind", ["sessions", "email_addresses"])
+def test_an_editors_helper_name_is_eacces_unlogged_and_sent_nowhere(
+        world, kind, name):
+    w = world()
+    path = w.root / kind / ADA["id"] / name
+
+    with pytest.raises(OSError) as raised:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+
+    assert raised.value.errno == errno.EACCES
+    assert w.writes() == {}
+    assert w.errors() == ""
+    assert name not in w.ls(f"{kind}/{ADA['id']}")
+
+
+def test_vim_opening_an_email_file_logs_nothing(world):
+    w = world()
+    where = f"email_addresses/{ADA['id']}"
+
+    w.sh(f"cd {where} && vim -u NONE -c 'q!' ada@example.com "
+         f"</dev/null >/dev/null 2>&1", timeout=30)
+
+    assert w.writes() == {}
+    assert w.errors() == ""
+
