@@ -282,21 +282,83 @@ static int pending_commit(struct clerkfs *fs, struct node *node)
  * sessions are created with their defaults (touch); a user or
  * organization needs a body, so nothing is sent.
  */
-static void pending_release(struct clerkfs *fs, struct node *node)
+static int pending_empty(struct clerkfs *fs, struct node *node)
 {
 	const char *owner;
 	enum pending_kind kind = pending_kind_of(node->id, &owner);
 	struct scratch *s = scratch_find(fs, node->id, node->sub);
 
 	if (!s)
-		return;
+		return 0;
 	scratch_put(fs, s);
 	if (kind == PENDING_USER || kind == PENDING_ORG) {
 		scratch_remove(fs, node->id, node->sub);
 		notify_entry(fs, node->parent, node->sub);
-		return;
+		return 0;
 	}
-	pending_commit(fs, node);
+	return pending_commit(fs, node);
+}
+
+/* Release: what no flush committed (the kernel drops its errors). */
+static void pending_release(struct clerkfs *fs, struct node *node)
+{
+	pending_empty(fs, node);
+}
+
+/* Whether one /proc/<pid>/fdinfo file names inode ino. */
+static bool fdinfo_has_ino(const char *path, fuse_ino_t ino)
+{
+	char *text = NULL, *line;
+	bool found = false;
+
+	if (!g_file_get_contents(path, &text, NULL, NULL))
+		return false;
+	line = strstr(text, "\nino:");
+	if (line)
+		found = g_ascii_strtoull(line + 5, NULL, 10) == ino;
+	g_free(text);
+	return found;
+}
+
+/*
+ * Whether the closing process still holds the file through another
+ * descriptor, as a shell does between its dup2 and the command's write:
+ * 1 or 0, or a negative errno when /proc does not tell.  The descriptor
+ * being closed has already left the process's table.
+ */
+static int held_elsewhere(pid_t pid, fuse_ino_t ino)
+{
+	char *dir_path = g_strdup_printf("/proc/%d/fdinfo", (int)pid);
+	GDir *dir = pid > 0 ? g_dir_open(dir_path, 0, NULL) : NULL;
+	const char *fd;
+	int ret = dir ? 0 : -ESRCH;
+
+	while (dir && ret == 0 && (fd = g_dir_read_name(dir))) {
+		char *path = g_build_filename(dir_path, fd, NULL);
+
+		ret = fdinfo_has_ino(path, ino);
+		g_free(path);
+	}
+	if (dir)
+		g_dir_close(dir);
+	g_free(dir_path);
+	return ret;
+}
+
+/*
+ * A flush of a pending file nothing was written to commits it when the
+ * closing process holds it no more: cp /dev/null, touch, open and close.
+ * A shell's redirection flushes once before the command writes, and then
+ * still holds the file.  When /proc does not tell, release commits.
+ */
+static int flush_pending(struct clerkfs *fs, struct open_file *fh,
+			 pid_t pid)
+{
+	if (fh->dirty)
+		return pending_commit(fs, fh->node);
+	if (held_elsewhere(pid, fh->node->ino) != 0)
+		return 0;
+	return pending_empty(fs, fh->node);
 }
 
 /* A member file acts at its write; other pending files keep the bytes. */
@@ -342,13 +404,13 @@ static bool is_transient(int err)
  * are not sent again until they change; after a transient failure the
  * next flush tries again.  The handle's lock is held.
  */
-static int commit(struct clerkfs *fs, struct open_file *fh)
+static int commit(struct clerkfs *fs, struct open_file *fh, pid_t pid)
 {
 	char why[SAVE_WHY_MAX] = "";
 	int ret;
 
-	if (fh->pending && fh->dirty)
-		return pending_commit(fs, fh->node);
+	if (fh->pending)
+		return flush_pending(fs, fh, pid);
 	if (!fh->writing || !fh->dirty)
 		return 0;
 	if (fh->refused)
@@ -450,7 +512,7 @@ void write_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	int ret;
 
 	g_mutex_lock(&fh->lock);
-	ret = commit(fs_of(req), fh);
+	ret = commit(fs_of(req), fh, fuse_req_ctx(req)->pid);
 	g_mutex_unlock(&fh->lock);
 	fuse_reply_err(req, -ret);
 }

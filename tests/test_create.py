@@ -1127,3 +1127,49 @@ def test_vim_opening_an_email_file_logs_nothing(world):
     assert w.writes() == {}
     assert w.errors() == ""
 
+
+
+# ---- creates made with open and close report their failure at close --------
+
+def test_cp_dev_null_to_a_refused_member_fails_cp(world):
+    w = world()
+    w.server.faults(route=ADD_MEMBER, status=422)
+
+    copied = w.sh(f"cp /dev/null members/{ACME['id']}/{BO['id']}; "
+                  f"echo status=$?")
+
+    assert "status=0" not in copied.stdout, copied.stdout
+    assert w.writes() == {ADD_MEMBER: 1}
+    assert w.membership(ACME["id"], BO["id"]) is None
+
+
+def test_cp_dev_null_adds_a_member_before_cp_returns(world):
+    w = world()
+
+    copied = w.sh(f"cp /dev/null members/{ACME['id']}/{BO['id']}")
+
+    assert copied.returncode == 0, copied.stderr
+    assert w.writes() == {ADD_MEMBER: 1}
+    assert w.membership(ACME["id"], BO["id"]) == "org:member"
+
+
+def test_open_and_close_of_a_new_session_reports_a_500_at_close(world):
+    w = world(timeout=5)
+    w.server.faults(route=CREATE_SESSION, status=500)
+    path = w.root / "sessions" / ADA["id"] / "q"
+    fd = os.open(path, os.O_CREAT | os.O_WRONLY)
+
+    with pytest.raises(OSError) as raised:
+        os.close(fd)
+
+    assert raised.value.errno == errno.EIO
+    assert w.writes() == {CREATE_SESSION: 1}
+
+
+def test_a_redirection_still_sends_the_body_written_after_its_dup(world):
+    w = world()
+
+    w.sh(f"exec 3>sessions/{ADA['id']}/s; echo '{{}}' >&3; exec 3>&-",
+         check=True)
+
+    assert w.writes() == {CREATE_SESSION: 1}
