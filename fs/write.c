@@ -437,12 +437,26 @@ static int commit(struct clerkfs *fs, struct open_file *fh, pid_t pid)
 	return 0;
 }
 
+static bool all_space(const char *buf, size_t size)
+{
+	for (size_t i = 0; i < size; i++)
+		if (!g_ascii_isspace(buf[i]))
+			return false;
+	return true;
+}
+
+/*
+ * A value acts at its write; white space written after it (printf
+ * 'true\n\n' in two writes) ends it and changes nothing.
+ */
 static int write_value(struct clerkfs *fs, struct open_file *fh,
-		       const char *buf, size_t size)
+		       const char *buf, size_t size, off_t off)
 {
 	char why[SAVE_WHY_MAX] = "";
 	int ret;
 
+	if (off > 0 && all_space(buf, size))
+		return 0;
 	if (fh->node->kind == NODE_MEMBER)
 		ret = create_member_role(fs, fh->node->id, fh->node->sub, buf,
 					 size, why);
@@ -495,7 +509,7 @@ void write_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 	} else {
 		g_mutex_lock(&fh->lock);
 		if (acts_at_write(fh->node))
-			ret = write_value(fs, fh, buf, size);
+			ret = write_value(fs, fh, buf, size, off);
 		else
 			ret = write_buffer(fs, fh, buf, size, off);
 		g_mutex_unlock(&fh->lock);

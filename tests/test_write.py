@@ -422,6 +422,27 @@ def test_echo_true_to_banned_bans_at_the_write(instance):
     assert ada.read("banned") == "true\n"
 
 
+def test_white_space_written_after_a_value_is_accepted(instance):
+    ada = instance()
+
+    result = ada.sh("printf 'true\\n\\n' > banned; echo rc=$?")
+
+    assert result.stdout == "rc=0\n", result.stderr
+    assert ada.user()["banned"] is True
+    assert ada.writes() == {BAN_ROUTE: 1}
+    assert ada.read("banned") == "true\n"
+
+
+def test_a_second_write_of_white_space_sends_nothing(instance):
+    ada = instance()
+
+    ada.sh("exec 3>banned; printf 'true' >&3; printf '\\n \\n' >&3",
+           check=True)
+
+    assert ada.user()["banned"] is True
+    assert ada.writes() == {BAN_ROUTE: 1}
+
+
 def test_echo_maybe_to_banned_fails_in_the_shell(instance):
     ada = instance()
 
