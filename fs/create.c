@@ -19,7 +19,29 @@ struct request {
 	const char *route;
 	const cJSON *body;
 	bool creates_user;
+	/* Cache keys it may change, NULL-ended; NULL for all of them. */
+	const char *const *touches;
 };
+
+static const char *const users_touched[] = { "users", "alias/", NULL };
+static const char *const orgs_touched[] = { "orgs", "alias/slug/", NULL };
+static const char *const sessions_touched[] = { "sessions/", NULL };
+static const char *const emails_touched[] = { "user/", "alias/", NULL };
+static const char *const members_touched[] = { "members/", "org/", "user/",
+						 "user-orgs", NULL };
+
+/*
+ * A request abandoned after it went out may still land: until its deadline
+ * what it may change is read from the API each time.
+ */
+static void unsettle(struct clerkfs *fs, const struct request *r,
+		     double until)
+{
+	static const char *const all[] = { "", NULL };
+
+	for (const char *const *p = r->touches ? r->touches : all; *p; p++)
+		cache_unsettle(fs->cache, *p, until);
+}
 
 /*
  * Looks up whether a create whose outcome is unknown went through; returns
@@ -38,11 +60,19 @@ static int send_once(struct clerkfs *fs, struct request *r, cJSON **reply,
 	int ret = api_call(fs->api, &call);
 
 	*maybe_applied = call.maybe_applied;
-	if (ret == 0)
+	if (ret == -EINTR && call.sent) {
+		/* Not looked up: the interrupted caller waits no more. */
+		*maybe_applied = false;
+		unsettle(fs, r, call.deadline);
+		snprintf(why, SAVE_WHY_MAX, "%s %s: interrupted after it was "
+			 "sent: it may have been applied, and the next read "
+			 "shows what the API holds", r->method, r->route);
+	} else if (ret == 0) {
 		*reply = call.reply;
-	else
+	} else {
 		snprintf(why, SAVE_WHY_MAX, "%s %s: %s", r->method, r->route,
 			 call.error);
+	}
 	return ret;
 }
 
@@ -195,7 +225,7 @@ static int find_org(struct clerkfs *fs, const void *key, cJSON **found)
 static int post_user(struct clerkfs *fs, cJSON *body, char **id, char *why)
 {
 	struct request r = { "POST", g_strdup("/users"), "/users", body,
-			     true };
+			     true, users_touched };
 	cJSON *reply = NULL;
 	int ret = send_create(fs, &r, find_user, body, &reply, why);
 
@@ -235,7 +265,7 @@ int create_user_named(struct clerkfs *fs, const char *name, char **id,
 static int post_org(struct clerkfs *fs, cJSON *body, char **id, char *why)
 {
 	struct request r = { "POST", g_strdup("/organizations"),
-			     "/organizations", body, false };
+			     "/organizations", body, false, orgs_touched };
 	cJSON *reply = NULL;
 	int ret = send_create(fs, &r, find_org, body, &reply, why);
 
@@ -303,7 +333,7 @@ static int post_session(struct clerkfs *fs, const char *user, cJSON *body,
 			char **new_id, char *why)
 {
 	struct request r = { "POST", g_strdup("/sessions"), "/sessions",
-			     body, false };
+			     body, false, sessions_touched };
 	cJSON *reply = NULL;
 	int ret;
 
@@ -387,7 +417,7 @@ static int post_email(struct clerkfs *fs, const char *user,
 		      char *why)
 {
 	struct request r = { "POST", g_strdup("/email_addresses"),
-			     "/email_addresses", body, false };
+			     "/email_addresses", body, false, emails_touched };
 	cJSON *reply = NULL;
 	int ret = email_fields(body, why);
 
@@ -480,7 +510,7 @@ static int post_member(struct clerkfs *fs, const char *org,
 	struct member_key key = { org, user };
 	struct request r = { "POST", members_path(org, NULL),
 			     "/organizations/{organization_id}/memberships",
-			     NULL, false };
+			     NULL, false, members_touched };
 	cJSON *body, *reply = NULL;
 	int ret;
 
@@ -547,7 +577,7 @@ int create_member_role(struct clerkfs *fs, const char *org,
 	struct request r = {
 		"PATCH", members_path(org, user),
 		"/organizations/{organization_id}/memberships/{user_id}",
-		NULL, false,
+		NULL, false, NULL,
 	};
 	cJSON *body;
 	int ret;
@@ -652,7 +682,7 @@ int create_email_update(struct clerkfs *fs, const char *user,
 	char *escaped = api_escape(idn);
 	struct request r = {
 		"PATCH", g_strconcat("/email_addresses/", escaped, NULL),
-		"/email_addresses/{email_address_id}", patch, false,
+		"/email_addresses/{email_address_id}", patch, false, NULL,
 	};
 	int ret = doc ? 0 : -EINVAL;
 
@@ -681,7 +711,7 @@ static int send_delete(struct clerkfs *fs, const char *collection,
 	char *escaped = api_escape(id);
 	struct request r = { "DELETE",
 			     g_strdup_printf("/%s/%s", collection, escaped),
-			     route, NULL, false };
+			     route, NULL, false, NULL };
 	int ret = send_plain(fs, &r, NULL, why);
 
 	g_free(r.path);
@@ -723,7 +753,7 @@ int delete_member(struct clerkfs *fs, const char *org, const char *user,
 	struct request r = {
 		"DELETE", members_path(org, user),
 		"/organizations/{organization_id}/memberships/{user_id}",
-		NULL, false,
+		NULL, false, NULL,
 	};
 	int ret = send_plain(fs, &r, NULL, why);
 
@@ -750,7 +780,7 @@ int revoke_session(struct clerkfs *fs, const char *id, char *why)
 	const char *status;
 	char *escaped, *user;
 	struct request r = { "POST", NULL, "/sessions/{session_id}/revoke",
-			     NULL, false };
+			     NULL, false, NULL };
 	cJSON *reply = NULL;
 	int ret;
 

@@ -1189,6 +1189,8 @@ int write_mkdir(struct clerkfs *fs, struct node *dir, const char *name,
 	else
 		return refuse(fs, dir, name, -EPERM, "directories cannot be "
 			      "created here");
+	if (ret < 0 && save_outcome_unknown(ret))
+		notify_entry(fs, dir->ino, name);	/* it may exist now */
 	if (ret < 0)
 		return refuse(fs, dir, name, ret, why);
 	spec->kind = dir->kind == NODE_USERS ? NODE_USER : NODE_ORG;

@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from helpers import routes, sh
+from helpers import interrupted_after, routes, sh, wait_for
 
 ADA = {
     "id": "user_2TstAda0004",
@@ -1173,3 +1173,20 @@ def test_a_redirection_still_sends_the_body_written_after_its_dup(world):
          check=True)
 
     assert w.writes() == {CREATE_SESSION: 1}
+
+
+# ---- interrupted creates -----------------------------------------------------
+
+def test_an_interrupted_mkdir_is_eintr_and_the_user_then_shows(world):
+    w = world(cache_ttl=5, negative_ttl=60)
+    name = "intr.test@example.com"
+    assert w.errno_of(f"users/{name}") == errno.ENOENT
+    w.server.faults(route=CREATE_USER, latency_ms=3000)
+
+    code = interrupted_after(1, lambda: os.mkdir(w.root / "users" / name))
+    w.errno_of(f"users/{name}")               # before the server made it
+
+    assert code == errno.EINTR
+    assert wait_for(lambda: w.user_ids_with(email_address=name))
+    assert w.errno_of(f"users/{name}") == 0
+    assert "may have been applied" in w.errors()
