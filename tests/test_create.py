@@ -1190,3 +1190,41 @@ def test_an_interrupted_mkdir_is_eintr_and_the_user_then_shows(world):
     assert wait_for(lambda: w.user_ids_with(email_address=name))
     assert w.errno_of(f"users/{name}") == 0
     assert "may have been applied" in w.errors()
+
+
+# ---- malformed answers to a create -------------------------------------------
+
+def test_a_create_answered_with_broken_json_is_found_by_its_email(world):
+    w = world(negative_ttl=60)
+    name = "malformed@example.com"
+    assert w.errno_of(f"users/{name}") == errno.ENOENT
+    w.server.faults(route=CREATE_USER, malformed=True)
+
+    made = w.sh(f"mkdir users/{name}")
+
+    assert made.returncode == 0, made.stderr
+    assert w.writes() == {CREATE_USER: 1}            # not sent again
+    uid = w.user_ids_with(email_address=name)
+    assert len(uid) == 1
+    assert json.loads(w.read(f"users/{name}/profile.json"))["id"] == uid[0]
+
+
+@pytest.mark.parametrize("body", [[], {"id": "../../etc"}, {"id": ""},
+                                  {"object": "user"}],
+                         ids=["array", "path", "empty", "no id"])
+def test_a_create_answered_without_a_valid_id_is_eio_with_a_reason(world,
+                                                                     body):
+    w = world()
+    name = "noid@example.com"
+    w.server.faults(route=CREATE_USER, status=200, body=body)
+
+    made = w.sh(f"mkdir users/{name}")
+
+    assert made.returncode != 0
+    assert "Input/output error" in made.stderr, made.stderr
+    assert w.writes() == {CREATE_USER: 1}
+    assert w.errno_of(f"users/{name}") == errno.ENOENT
+    lines = w.refusals(f"/users/{name}")
+    assert len(lines) == 1, lines
+    assert "valid user id" in lines[0], lines[0]
+    assert "../../etc" not in os.listdir(w.root / "users")
