@@ -305,17 +305,22 @@ static void pending_release(struct clerkfs *fs, struct node *node)
 	pending_empty(fs, node);
 }
 
-/* Whether one /proc/<pid>/fdinfo file names inode ino. */
-static bool fdinfo_has_ino(const char *path, fuse_ino_t ino)
+/*
+ * Whether one /proc/<pid>/fdinfo file names inode ino: 1 or 0, or
+ * -ENOTSUP when the kernel does not say (before Linux 5.14).
+ */
+static int fdinfo_has_ino(const char *path, fuse_ino_t ino)
 {
 	char *text = NULL, *line;
-	bool found = false;
+	int found = 0;
 
 	if (!g_file_get_contents(path, &text, NULL, NULL))
-		return false;
+		return 0;	/* closed meanwhile */
 	line = strstr(text, "\nino:");
 	if (line)
 		found = g_ascii_strtoull(line + 5, NULL, 10) == ino;
+	else
+		found = -ENOTSUP;
 	g_free(text);
 	return found;
 }
