@@ -1228,3 +1228,19 @@ def test_a_create_answered_without_a_valid_id_is_eio_with_a_reason(world,
     assert len(lines) == 1, lines
     assert "valid user id" in lines[0], lines[0]
     assert "../../etc" not in os.listdir(w.root / "users")
+
+
+def test_vim_saves_an_email_file_in_place_without_helper_files(world):
+    w = world()
+    where = f"email_addresses/{BO['id']}"
+
+    saved = w.sh(f"cd {where} && vim -u NONE -es "
+                 f"-c '1s/^{{/{{\"verified\": false,/' -c 'wq' "
+                 f"bo.second@example.org </dev/null", timeout=30)
+
+    assert saved.returncode == 0, saved.stdout + saved.stderr
+    assert w.writes() == {"PATCH /v1/email_addresses/{email_address_id}": 1}
+    shown = json.loads(w.read(f"{where}/bo.second@example.org"))
+    assert shown["verification"] is None      # not verified
+    assert w.ls(where) == ["bo.second@example.org", "bo@example.com"]
+    assert w.errors() == ""
