@@ -65,6 +65,7 @@ struct api_call {
 	long status;		/* last HTTP status, 0 when none */
 	cJSON *reply;		/* parsed 2xx body; the caller frees it */
 	bool maybe_applied;	/* a POST whose outcome is unknown */
+	bool sent;		/* a request went out, even if abandoned */
 	char error[640];	/* why it failed, for a person to read */
 };
 

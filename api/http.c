@@ -589,6 +589,7 @@ int api_call(struct api *api, struct api_call *call)
 	call->status = 0;
 	call->reply = NULL;
 	call->maybe_applied = false;
+	call->sent = false;
 	call->error[0] = '\0';
 	at.body = g_string_sized_new(4096);
 
@@ -616,6 +617,7 @@ int api_call(struct api *api, struct api_call *call)
 		at.retry_after = -1;
 		at.curl_error[0] = '\0';
 		sent_at = limiter_now();
+		call->sent = true;
 		send_once(api, call, body, &at);
 		count_request(api, call, &at);
 		log_attempt(call, &at, attempt, sent_at);

@@ -23,6 +23,7 @@ struct cache {
 	GQueue lru;		/* most recently used at the head */
 	GHashTable *in_flight;	/* keys being fetched */
 	GHashTable *written;	/* key -> epoch of its last write */
+	GHashTable *unsettled;	/* prefix -> double* until; owns both */
 	uint64_t epoch;
 
 	struct cache_stats stats;
@@ -43,6 +44,8 @@ struct cache *cache_new(double ttl, double negative_ttl, size_t max_bytes)
 						 g_free, NULL);
 	cache->written = g_hash_table_new_full(g_str_hash, g_str_equal,
 					       g_free, NULL);
+	cache->unsettled = g_hash_table_new_full(g_str_hash, g_str_equal,
+						 g_free, g_free);
 	cache->epoch = 1;
 	return cache;
 }
@@ -73,6 +76,7 @@ void cache_free(struct cache *cache)
 	g_hash_table_destroy(cache->entries);
 	g_hash_table_destroy(cache->in_flight);
 	g_hash_table_destroy(cache->written);
+	g_hash_table_destroy(cache->unsettled);
 	g_cond_clear(&cache->fetched);
 	g_mutex_clear(&cache->lock);
 	g_free(cache);
@@ -152,6 +156,24 @@ static void mark_written(struct cache *cache, const char *key)
 			    GSIZE_TO_POINTER(cache->epoch));
 }
 
+/* Whether key (any key when NULL) is under an unsettled prefix; lock held. */
+static bool is_unsettled(struct cache *cache, const char *key)
+{
+	GHashTableIter it;
+	gpointer prefix, until;
+	double now = limiter_now();
+	bool found = false;
+
+	g_hash_table_iter_init(&it, cache->unsettled);
+	while (g_hash_table_iter_next(&it, &prefix, &until)) {
+		if (*(double *)until <= now)
+			g_hash_table_iter_remove(&it);
+		else if (!key || g_str_has_prefix(key, prefix))
+			found = true;
+	}
+	return found;
+}
+
 /*
  * Links a new entry in place of any old one and returns it, with a
  * reference for the caller when hold is set; lock held.
@@ -169,7 +191,7 @@ static struct cache_entry *insert(struct cache *cache, const char *key,
 	entry->json = json;
 	entry->err = err;
 	entry->stored = limiter_now();
-	entry->expires = entry->stored + ttl;
+	entry->expires = entry->stored + (is_unsettled(cache, key) ? 0 : ttl);
 	entry->bytes = ENTRY_OVERHEAD + strlen(key) + cache_json_bytes(json);
 	g_queue_push_head(&cache->lru, entry);
 	entry->lru = cache->lru.head;
@@ -240,6 +262,31 @@ void cache_drop_prefix(struct cache *cache, const char *prefix)
 		}
 	}
 	g_mutex_unlock(&cache->lock);
+}
+
+void cache_unsettle(struct cache *cache, const char *prefix, double until)
+{
+	double *at = g_new(double, 1);
+	double *old;
+
+	*at = until;
+	g_mutex_lock(&cache->lock);
+	old = g_hash_table_lookup(cache->unsettled, prefix);
+	if (old && *old > until)
+		*at = *old;
+	g_hash_table_insert(cache->unsettled, g_strdup(prefix), at);
+	g_mutex_unlock(&cache->lock);
+	cache_drop_prefix(cache, prefix);
+}
+
+bool cache_unsettled(struct cache *cache)
+{
+	bool any;
+
+	g_mutex_lock(&cache->lock);
+	any = is_unsettled(cache, NULL);
+	g_mutex_unlock(&cache->lock);
+	return any;
 }
 
 void cache_unref(struct cache *cache, struct cache_entry *entry)

@@ -90,6 +90,16 @@ void cache_drop(struct cache *cache, const char *key);
 /* Forgets every key starting with prefix (lists affected by a write). */
 void cache_drop_prefix(struct cache *cache, const char *prefix);
 
+/*
+ * Forgets every key starting with prefix and, until the time until
+ * (limiter_now() seconds), stores them with no time to live: a change
+ * whose request went out and was abandoned may still land at the server,
+ * so each read meanwhile asks the API.
+ */
+void cache_unsettle(struct cache *cache, const char *prefix, double until);
+/* Whether some prefix is unsettled now: a 404 is then not remembered. */
+bool cache_unsettled(struct cache *cache);
+
 void cache_unref(struct cache *cache, struct cache_entry *entry);
 
 /* Seconds the entry has left to live (0 when expired). */

@@ -19,7 +19,38 @@ struct request {
 	const char *route;
 	const cJSON *body;
 	bool creates_user;
+	/* Cache keys it may change, NULL-ended; NULL for all of them. */
+	const char *const *touches;
 };
+
+static const char *const users_touched[] = { "users", "alias/", NULL };
+static const char *const orgs_touched[] = { "orgs", "alias/slug/", NULL };
+static const char *const sessions_touched[] = { "sessions/", NULL };
+static const char *const emails_touched[] = { "user/", "alias/", NULL };
+static const char *const members_touched[] = { "members/", "org/", "user/",
+						 "user-orgs", NULL };
+
+/*
+ * A request abandoned after it went out may still land: until its deadline
+ * what it may change is read from the API each time.
+ */
+static void unsettle(struct clerkfs *fs, const struct request *r,
+		     double until)
+{
+	static const char *const all[] = { "", NULL };
+
+	for (const char *const *p = r->touches ? r->touches : all; *p; p++)
+		cache_unsettle(fs->cache, *p, until);
+}
+
+/* After an outcome left unknown, what the request may change is read anew. */
+static void forget_touched(struct clerkfs *fs, const struct request *r)
+{
+	static const char *const all[] = { "", NULL };
+
+	for (const char *const *p = r->touches ? r->touches : all; *p; p++)
+		cache_drop_prefix(fs->cache, *p);
+}
 
 /*
  * Looks up whether a create whose outcome is unknown went through; returns
@@ -27,8 +58,14 @@ struct request {
  */
 typedef int (*find_fn)(struct clerkfs *fs, const void *key, cJSON **found);
 
+/* How a create ended, when its errno alone does not say. */
+struct outcome {
+	bool maybe_applied;	/* unknown: look before sending again */
+	bool unreadable;	/* applied (2xx), but the reply is unusable */
+};
+
 static int send_once(struct clerkfs *fs, struct request *r, cJSON **reply,
-		     bool *maybe_applied, char *why)
+		     struct outcome *out, char *why)
 {
 	struct api_call call = {
 		.method = r->method, .path = r->path, .route = r->route,
@@ -37,47 +74,97 @@ static int send_once(struct clerkfs *fs, struct request *r, cJSON **reply,
 	};
 	int ret = api_call(fs->api, &call);
 
-	*maybe_applied = call.maybe_applied;
-	if (ret == 0)
+	out->maybe_applied = call.maybe_applied;
+	out->unreadable = ret == -EIO && call.status >= 200 &&
+			  call.status < 300;
+	if (ret == -EINTR && call.sent) {
+		/* Not looked up: the interrupted caller waits no more. */
+		out->maybe_applied = false;
+		unsettle(fs, r, call.deadline);
+		snprintf(why, SAVE_WHY_MAX, "%s %s: interrupted after it was "
+			 "sent: it may have been applied, and the next read "
+			 "shows what the API holds", r->method, r->route);
+	} else if (ret == 0) {
 		*reply = call.reply;
-	else
+	} else {
 		snprintf(why, SAVE_WHY_MAX, "%s %s: %s", r->method, r->route,
 			 call.error);
+	}
 	return ret;
 }
 
 /*
- * Sends a create; when its outcome is unknown, asks find whether it went
- * through, and sends it once more only if it did not.
+ * Checks that a create's reply (or what a lookup found) is an object whose
+ * id, starting with prefix, can stand in names and links; -EIO when not.
+ * The reply is freed and cleared when it cannot.
+ */
+static int check_reply(const struct request *r, const char *prefix,
+		       cJSON **reply, struct outcome *out, char *why)
+{
+	const char *id = json_str(*reply, "id");
+
+	if (!prefix || (id && names_is_id(id, prefix)))
+		return 0;
+	snprintf(why, SAVE_WHY_MAX, "%s %s: the API answered success "
+		 "without a valid %.*s id", r->method, r->route,
+		 (int)strlen(prefix) - 1, prefix);
+	cJSON_Delete(*reply);
+	*reply = NULL;
+	out->unreadable = true;
+	return -EIO;
+}
+
+static void append(char *why, const char *text)
+{
+	size_t len = strlen(why);
+
+	snprintf(why + len, SAVE_WHY_MAX - len, "%s", text);
+}
+
+/*
+ * Sends a create whose reply holds an id starting with prefix (NULL: any
+ * reply).  When its outcome is unknown, or it succeeded with a reply that
+ * cannot be used, asks find for the object; sends once more only when
+ * find says an unknown outcome did not go through.
  */
 static int send_create(struct clerkfs *fs, struct request *r, find_fn find,
-		       const void *key, cJSON **reply, char *why)
+		       const void *key, const char *prefix, cJSON **reply,
+		       char *why)
 {
-	bool maybe = false;
-	int ret = send_once(fs, r, reply, &maybe, why);
-	size_t len;
+	struct outcome out = { 0 };
+	int ret = send_once(fs, r, reply, &out, why);
 
-	if (ret == 0 || !maybe)
+	if (ret == 0)
+		ret = check_reply(r, prefix, reply, &out, why);
+	if (ret == 0 || !(out.maybe_applied || out.unreadable))
 		return ret;
 	if (!find || !key) {
-		len = strlen(why);
-		snprintf(why + len, SAVE_WHY_MAX - len, "; whether it was "
-			 "created is unknown, and it was not sent again "
-			 "(look before retrying)");
+		forget_touched(fs, r);
+		append(why, out.unreadable ? "; it was created but cannot be "
+			"shown (look before retrying)" : "; whether it was "
+			"created is unknown, and it was not sent again (look "
+			"before retrying)");
 		return -EIO;
 	}
 	ret = find(fs, key, reply);
+	if (ret == 0)
+		ret = check_reply(r, prefix, reply, &out, why);
+	if (ret == -ENOENT && out.unreadable) {
+		forget_touched(fs, r);
+		append(why, "; it was not found afterwards");
+		return -EIO;
+	}
 	if (ret != -ENOENT)
 		return ret;
-	return send_once(fs, r, reply, &maybe, why);
+	return send_once(fs, r, reply, &out, why);
 }
 
 static int send_plain(struct clerkfs *fs, struct request *r, cJSON **reply,
 		      char *why)
 {
-	bool maybe;
+	struct outcome out;
 	cJSON *ignored = NULL;
-	int ret = send_once(fs, r, reply ? reply : &ignored, &maybe, why);
+	int ret = send_once(fs, r, reply ? reply : &ignored, &out, why);
 
 	cJSON_Delete(ignored);
 	return ret;
@@ -195,9 +282,9 @@ static int find_org(struct clerkfs *fs, const void *key, cJSON **found)
 static int post_user(struct clerkfs *fs, cJSON *body, char **id, char *why)
 {
 	struct request r = { "POST", g_strdup("/users"), "/users", body,
-			     true };
+			     true, users_touched };
 	cJSON *reply = NULL;
-	int ret = send_create(fs, &r, find_user, body, &reply, why);
+	int ret = send_create(fs, &r, find_user, body, "user_", &reply, why);
 
 	g_free(r.path);
 	if (ret < 0)
@@ -235,9 +322,9 @@ int create_user_named(struct clerkfs *fs, const char *name, char **id,
 static int post_org(struct clerkfs *fs, cJSON *body, char **id, char *why)
 {
 	struct request r = { "POST", g_strdup("/organizations"),
-			     "/organizations", body, false };
+			     "/organizations", body, false, orgs_touched };
 	cJSON *reply = NULL;
-	int ret = send_create(fs, &r, find_org, body, &reply, why);
+	int ret = send_create(fs, &r, find_org, body, "org_", &reply, why);
 
 	g_free(r.path);
 	if (ret < 0)
@@ -303,7 +390,7 @@ static int post_session(struct clerkfs *fs, const char *user, cJSON *body,
 			char **new_id, char *why)
 {
 	struct request r = { "POST", g_strdup("/sessions"), "/sessions",
-			     body, false };
+			     body, false, sessions_touched };
 	cJSON *reply = NULL;
 	int ret;
 
@@ -315,7 +402,7 @@ static int post_session(struct clerkfs *fs, const char *user, cJSON *body,
 	}
 	cJSON_DeleteItemFromObjectCaseSensitive(body, "user_id");
 	cJSON_AddStringToObject(body, "user_id", user);
-	ret = send_create(fs, &r, NULL, NULL, &reply, why);
+	ret = send_create(fs, &r, NULL, NULL, "sess_", &reply, why);
 	g_free(r.path);
 	if (ret < 0)
 		return ret;
@@ -387,7 +474,7 @@ static int post_email(struct clerkfs *fs, const char *user,
 		      char *why)
 {
 	struct request r = { "POST", g_strdup("/email_addresses"),
-			     "/email_addresses", body, false };
+			     "/email_addresses", body, false, emails_touched };
 	cJSON *reply = NULL;
 	int ret = email_fields(body, why);
 
@@ -398,7 +485,8 @@ static int post_email(struct clerkfs *fs, const char *user,
 		cJSON_AddStringToObject(body, "email_address", address);
 		set_default(body, "verified", true);
 		set_default(body, "primary", false);
-		ret = send_create(fs, &r, find_email, body, &reply, why);
+		ret = send_create(fs, &r, find_email, body, "idn_", &reply,
+				  why);
 	}
 	g_free(r.path);
 	if (ret < 0)
@@ -480,7 +568,7 @@ static int post_member(struct clerkfs *fs, const char *org,
 	struct member_key key = { org, user };
 	struct request r = { "POST", members_path(org, NULL),
 			     "/organizations/{organization_id}/memberships",
-			     NULL, false };
+			     NULL, false, members_touched };
 	cJSON *body, *reply = NULL;
 	int ret;
 
@@ -494,7 +582,7 @@ static int post_member(struct clerkfs *fs, const char *org,
 	cJSON_AddStringToObject(body, "user_id", user);
 	cJSON_AddStringToObject(body, "role", role);
 	r.body = body;
-	ret = send_create(fs, &r, find_member, &key, &reply, why);
+	ret = send_create(fs, &r, find_member, &key, NULL, &reply, why);
 	cJSON_Delete(reply);
 	cJSON_Delete(body);
 	g_free(r.path);
@@ -547,7 +635,7 @@ int create_member_role(struct clerkfs *fs, const char *org,
 	struct request r = {
 		"PATCH", members_path(org, user),
 		"/organizations/{organization_id}/memberships/{user_id}",
-		NULL, false,
+		NULL, false, NULL,
 	};
 	cJSON *body;
 	int ret;
@@ -652,7 +740,7 @@ int create_email_update(struct clerkfs *fs, const char *user,
 	char *escaped = api_escape(idn);
 	struct request r = {
 		"PATCH", g_strconcat("/email_addresses/", escaped, NULL),
-		"/email_addresses/{email_address_id}", patch, false,
+		"/email_addresses/{email_address_id}", patch, false, NULL,
 	};
 	int ret = doc ? 0 : -EINVAL;
 
@@ -681,7 +769,7 @@ static int send_delete(struct clerkfs *fs, const char *collection,
 	char *escaped = api_escape(id);
 	struct request r = { "DELETE",
 			     g_strdup_printf("/%s/%s", collection, escaped),
-			     route, NULL, false };
+			     route, NULL, false, NULL };
 	int ret = send_plain(fs, &r, NULL, why);
 
 	g_free(r.path);
@@ -723,7 +811,7 @@ int delete_member(struct clerkfs *fs, const char *org, const char *user,
 	struct request r = {
 		"DELETE", members_path(org, user),
 		"/organizations/{organization_id}/memberships/{user_id}",
-		NULL, false,
+		NULL, false, NULL,
 	};
 	int ret = send_plain(fs, &r, NULL, why);
 
@@ -750,7 +838,7 @@ int revoke_session(struct clerkfs *fs, const char *id, char *why)
 	const char *status;
 	char *escaped, *user;
 	struct request r = { "POST", NULL, "/sessions/{session_id}/revoke",
-			     NULL, false };
+			     NULL, false, NULL };
 	cJSON *reply = NULL;
 	int ret;
 

@@ -79,3 +79,9 @@ bool names_is_usable(const char *value)
 	return value && *value && value[0] != '.' && !strchr(value, '/') &&
 	       strlen(value) <= NAME_MAX_BYTES;
 }
+
+bool names_is_editor_file(const char *name)
+{
+	return name[0] == '.' || strcmp(name, "4913") == 0 ||
+	       g_str_has_suffix(name, "~");
+}

@@ -23,6 +23,14 @@ bool names_is_username(const char *name);
 bool names_is_slug(const char *name);
 
 /*
+/*
+ * Names that editors give their helper files and never an object: dot
+ * files (vim's .x.swp, nano's .x.swp), vim's "4913" probe, and backups
+ * ending in '~'.
+ */
+bool names_is_editor_file(const char *name);
+
+/*
  * Whether a value can stand as a file name: not empty, no '/', and not
  * starting with '.' (such names are never looked up, so ".", ".." and
  * hidden-looking values are reached by id); at most 255 bytes.

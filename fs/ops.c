@@ -73,7 +73,9 @@ static void reply_missing(fuse_req_t req, struct clerkfs *fs)
 	struct fuse_entry_param e;
 
 	memset(&e, 0, sizeof(e));
-	e.entry_timeout = fs->opts.negative_ttl;
+	/* A change abandoned after sending may yet make the name. */
+	e.entry_timeout = cache_unsettled(fs->cache) ? 0
+						     : fs->opts.negative_ttl;
 	fuse_reply_entry(req, &e);
 }
 

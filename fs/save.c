@@ -90,6 +90,28 @@ static void names_changed(struct clerkfs *fs, const struct target *t,
 	notify_names(fs, reply);
 }
 
+/* Writes why a save's call failed with ret; returns the errno to report. */
+static int explain(const struct api_call *call, const char *suffix, int ret,
+		   char *why)
+{
+	if (ret == -EINTR && call->sent) {
+		snprintf(why, SAVE_WHY_MAX, "%s %s: interrupted after it was "
+			 "sent: the change may have been applied, and the next "
+			 "read shows what the API holds", call->method,
+			 call->route);
+	} else if (ret == -EACCES && strcmp(suffix, "/lock") == 0) {
+		/* The lock endpoint answers 403 when lockout is disabled. */
+		snprintf(why, SAVE_WHY_MAX, "%s %s: user lockout is not "
+			 "enabled on this instance (%s)", call->method,
+			 call->route, call->error);
+		ret = -EOPNOTSUPP;
+	} else if (ret < 0) {
+		snprintf(why, SAVE_WHY_MAX, "%s %s: %s", call->method,
+			 call->route, call->error);
+	}
+	return ret;
+}
+
 /*
  * Sends one call for a save; on success keeps the reply in the cache, and
  * forgets the object when the call may have been applied all the same.
@@ -116,18 +138,11 @@ static int send(struct clerkfs *fs, const struct target *t, const char *id,
 	} else {
 		cJSON_Delete(call.reply);
 	}
-	if (save_outcome_unknown(ret))
+	if (ret == -EINTR && call.sent)
+		cache_unsettle(fs->cache, key, call.deadline);
+	else if (save_outcome_unknown(ret))
 		cache_drop(fs->cache, key);
-	if (ret == -EACCES && strcmp(suffix, "/lock") == 0) {
-		/* The lock endpoint answers 403 when lockout is disabled. */
-		snprintf(why, SAVE_WHY_MAX, "%s %s: user lockout is not "
-			 "enabled on this instance (%s)", method, route,
-			 call.error);
-		ret = -EOPNOTSUPP;
-	} else if (ret < 0) {
-		snprintf(why, SAVE_WHY_MAX, "%s %s: %s", method, route,
-			 call.error);
-	}
+	ret = explain(&call, suffix, ret, why);
 	g_free(key);
 	g_free(route);
 	g_free(path);

@@ -282,21 +282,88 @@ static int pending_commit(struct clerkfs *fs, struct node *node)
  * sessions are created with their defaults (touch); a user or
  * organization needs a body, so nothing is sent.
  */
-static void pending_release(struct clerkfs *fs, struct node *node)
+static int pending_empty(struct clerkfs *fs, struct node *node)
 {
 	const char *owner;
 	enum pending_kind kind = pending_kind_of(node->id, &owner);
 	struct scratch *s = scratch_find(fs, node->id, node->sub);
 
 	if (!s)
-		return;
+		return 0;
 	scratch_put(fs, s);
 	if (kind == PENDING_USER || kind == PENDING_ORG) {
 		scratch_remove(fs, node->id, node->sub);
 		notify_entry(fs, node->parent, node->sub);
-		return;
+		return 0;
 	}
-	pending_commit(fs, node);
+	return pending_commit(fs, node);
+}
+
+/* Release: what no flush committed (the kernel drops its errors). */
+static void pending_release(struct clerkfs *fs, struct node *node)
+{
+	pending_empty(fs, node);
+}
+
+/*
+ * Whether one /proc/<pid>/fdinfo file names inode ino: 1 or 0, or
+ * -ENOTSUP when the kernel does not say (before Linux 5.14).
+ */
+static int fdinfo_has_ino(const char *path, fuse_ino_t ino)
+{
+	char *text = NULL, *line;
+	int found = 0;
+
+	if (!g_file_get_contents(path, &text, NULL, NULL))
+		return 0;	/* closed meanwhile */
+	line = strstr(text, "\nino:");
+	if (line)
+		found = g_ascii_strtoull(line + 5, NULL, 10) == ino;
+	else
+		found = -ENOTSUP;
+	g_free(text);
+	return found;
+}
+
+/*
+ * Whether the closing process still holds the file through another
+ * descriptor, as a shell does between its dup2 and the command's write:
+ * 1 or 0, or a negative errno when /proc does not tell.  The descriptor
+ * being closed has already left the process's table.
+ */
+static int held_elsewhere(pid_t pid, fuse_ino_t ino)
+{
+	char *dir_path = g_strdup_printf("/proc/%d/fdinfo", (int)pid);
+	GDir *dir = pid > 0 ? g_dir_open(dir_path, 0, NULL) : NULL;
+	const char *fd;
+	int ret = dir ? 0 : -ESRCH;
+
+	while (dir && ret == 0 && (fd = g_dir_read_name(dir))) {
+		char *path = g_build_filename(dir_path, fd, NULL);
+
+		ret = fdinfo_has_ino(path, ino);
+		g_free(path);
+	}
+	if (dir)
+		g_dir_close(dir);
+	g_free(dir_path);
+	return ret;
+}
+
+/*
+ * A flush of a pending file nothing was written to commits it when the
+ * closing process holds it no more: cp /dev/null, touch, open and close.
+ * A shell's redirection flushes once before the command writes, and then
+ * still holds the file.  When /proc does not tell, release commits.
+ */
+static int flush_pending(struct clerkfs *fs, struct open_file *fh,
+			 pid_t pid)
+{
+	if (fh->dirty)
+		return pending_commit(fs, fh->node);
+	if (held_elsewhere(pid, fh->node->ino) != 0)
+		return 0;
+	return pending_empty(fs, fh->node);
 }
 
 /* A member file acts at its write; other pending files keep the bytes. */
@@ -342,13 +409,13 @@ static bool is_transient(int err)
  * are not sent again until they change; after a transient failure the
  * next flush tries again.  The handle's lock is held.
  */
-static int commit(struct clerkfs *fs, struct open_file *fh)
+static int commit(struct clerkfs *fs, struct open_file *fh, pid_t pid)
 {
 	char why[SAVE_WHY_MAX] = "";
 	int ret;
 
-	if (fh->pending && fh->dirty)
-		return pending_commit(fs, fh->node);
+	if (fh->pending)
+		return flush_pending(fs, fh, pid);
 	if (!fh->writing || !fh->dirty)
 		return 0;
 	if (fh->refused)
@@ -375,12 +442,26 @@ static int commit(struct clerkfs *fs, struct open_file *fh)
 	return 0;
 }
 
+static bool all_space(const char *buf, size_t size)
+{
+	for (size_t i = 0; i < size; i++)
+		if (!g_ascii_isspace(buf[i]))
+			return false;
+	return true;
+}
+
+/*
+ * A value acts at its write; white space written after it (printf
+ * 'true\n\n' in two writes) ends it and changes nothing.
+ */
 static int write_value(struct clerkfs *fs, struct open_file *fh,
-		       const char *buf, size_t size)
+		       const char *buf, size_t size, off_t off)
 {
 	char why[SAVE_WHY_MAX] = "";
 	int ret;
 
+	if (off > 0 && all_space(buf, size))
+		return 0;
 	if (fh->node->kind == NODE_MEMBER)
 		ret = create_member_role(fs, fh->node->id, fh->node->sub, buf,
 					 size, why);
@@ -433,7 +514,7 @@ void write_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 	} else {
 		g_mutex_lock(&fh->lock);
 		if (acts_at_write(fh->node))
-			ret = write_value(fs, fh, buf, size);
+			ret = write_value(fs, fh, buf, size, off);
 		else
 			ret = write_buffer(fs, fh, buf, size, off);
 		g_mutex_unlock(&fh->lock);
@@ -450,7 +531,7 @@ void write_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	int ret;
 
 	g_mutex_lock(&fh->lock);
-	ret = commit(fs_of(req), fh);
+	ret = commit(fs_of(req), fh, fuse_req_ctx(req)->pid);
 	g_mutex_unlock(&fh->lock);
 	fuse_reply_err(req, -ret);
 }
@@ -649,12 +730,19 @@ static const char *pending_refusal(struct clerkfs *fs, struct node *dir,
 			? "sessions can be created only on development "
 			  "instances" : NULL;
 	case NODE_EMAILS_USER:
+		*err = -EACCES;
 		return names_is_email(name) ? NULL
 			: "the file name must be the new email address";
 	default:
 		*err = -EPERM;
 		return "files cannot be created here";
 	}
+}
+
+/* Directories where any file created is a new object. */
+static bool makes_objects(enum node_kind kind)
+{
+	return kind == NODE_SESSIONS_USER || kind == NODE_EMAILS_USER;
 }
 
 /*
@@ -675,6 +763,8 @@ static int create_in(struct clerkfs *fs, struct node *dir, const char *name,
 	if (scratch_dir_key_kind(dir->kind))
 		return create_kept(fs, scratch_dir_key(dir), name, mode,
 				   NODE_SCRATCH, spec);
+	if (makes_objects(dir->kind) && names_is_editor_file(name))
+		return -EACCES;	/* an editor's helper: no log, no object */
 	why = pending_refusal(fs, dir, name, &err);
 	if (why)
 		return refuse(fs, dir, name, err, why);
@@ -1104,6 +1194,8 @@ int write_mkdir(struct clerkfs *fs, struct node *dir, const char *name,
 	else
 		return refuse(fs, dir, name, -EPERM, "directories cannot be "
 			      "created here");
+	if (ret < 0 && save_outcome_unknown(ret))
+		notify_entry(fs, dir->ino, name);	/* it may exist now */
 	if (ret < 0)
 		return refuse(fs, dir, name, ret, why);
 	spec->kind = dir->kind == NODE_USERS ? NODE_USER : NODE_ORG;

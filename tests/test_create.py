@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from helpers import routes, sh
+from helpers import interrupted_after, routes, sh, wait_for
 
 ADA = {
     "id": "user_2TstAda0004",
@@ -580,14 +580,15 @@ def test_touch_of_a_taken_address_is_eexist(world):
     assert "That email address is taken" in w.errors()
 
 
-def test_touch_of_a_name_that_is_not_an_address_is_einval(world):
+def test_touch_of_a_name_that_is_not_an_address_is_eacces(world):
     w = world()
 
     touched = w.sh(f"touch email_addresses/{BO['id']}/notes.txt")
 
     assert touched.returncode != 0
-    assert "Invalid argument" in touched.stderr, touched.stderr
+    assert "Permission denied" in touched.stderr, touched.stderr
     assert w.writes() == {}
+    assert "must be the new email address" in w.errors()
 
 
 # ---- organizations ---------------------------------------------------------
@@ -1107,3 +1108,167 @@ def test_b19_a_duplicate_email_is_eexist_and_logged_with_its_trace(world):
                      r"\(trace \w+\)", lines[0]), lines[0]
     assert w.server.key not in w.mount.log()
     assert w.ls("users") == before
+
+
+# ---- editors' helper files in directories of new objects -----------------
+
+def test_vim_in_a_sessions_folder_creates_no_session(world):
+    w = world(sessions=[ADA_SESSION])
+    where = f"sessions/{ADA['id']}"
+    name = w.ls(where)[0]
+    w.server.reset()
+
+    edited = w.sh(f"cd {where} && vim -u NONE -n -es -c 'normal! x' "
+                  f"-c 'q!' {name} </dev/null; "
+                  f"vim -u NONE -c 'normal! x' -c 'q!' {name} "
+                  f"</dev/null >/dev/null 2>&1", timeout=30)
+
+    assert edited.returncode == 0, edited.stderr
+    assert w.writes() == {}
+    assert w.ls(where) == [name]
+    assert w.errors() == ""
+
+
+@pytest.mark.parametrize("name", [".x.json.swp", "4913", "x.json~"])
+@pytest.mark.parametrize("kind", ["sessions", "email_addresses"])
+def test_an_editors_helper_name_is_eacces_unlogged_and_sent_nowhere(
+        world, kind, name):
+    w = world()
+    path = w.root / kind / ADA["id"] / name
+
+    with pytest.raises(OSError) as raised:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+
+    assert raised.value.errno == errno.EACCES
+    assert w.writes() == {}
+    assert w.errors() == ""
+    assert name not in w.ls(f"{kind}/{ADA['id']}")
+
+
+def test_vim_opening_an_email_file_logs_nothing(world):
+    w = world()
+    where = f"email_addresses/{ADA['id']}"
+
+    w.sh(f"cd {where} && vim -u NONE -c 'q!' ada@example.com "
+         f"</dev/null >/dev/null 2>&1", timeout=30)
+
+    assert w.writes() == {}
+    assert w.errors() == ""
+
+
+
+# ---- creates made with open and close report their failure at close --------
+
+def test_cp_dev_null_to_a_refused_member_fails_cp(world):
+    w = world()
+    w.server.faults(route=ADD_MEMBER, status=422)
+
+    copied = w.sh(f"cp /dev/null members/{ACME['id']}/{BO['id']}; "
+                  f"echo status=$?")
+
+    assert "status=0" not in copied.stdout, copied.stdout
+    assert w.writes() == {ADD_MEMBER: 1}
+    assert w.membership(ACME["id"], BO["id"]) is None
+
+
+def test_cp_dev_null_adds_a_member_before_cp_returns(world):
+    w = world()
+
+    copied = w.sh(f"cp /dev/null members/{ACME['id']}/{BO['id']}")
+
+    assert copied.returncode == 0, copied.stderr
+    assert w.writes() == {ADD_MEMBER: 1}
+    assert w.membership(ACME["id"], BO["id"]) == "org:member"
+
+
+def test_open_and_close_of_a_new_session_reports_a_500_at_close(world):
+    w = world(timeout=5)
+    w.server.faults(route=CREATE_SESSION, status=500)
+    path = w.root / "sessions" / ADA["id"] / "q"
+    fd = os.open(path, os.O_CREAT | os.O_WRONLY)
+
+    with pytest.raises(OSError) as raised:
+        os.close(fd)
+
+    assert raised.value.errno == errno.EIO
+    assert w.writes() == {CREATE_SESSION: 1}
+
+
+def test_a_redirection_still_sends_the_body_written_after_its_dup(world):
+    w = world()
+
+    w.sh(f"exec 3>sessions/{ADA['id']}/s; echo '{{}}' >&3; exec 3>&-",
+         check=True)
+
+    assert w.writes() == {CREATE_SESSION: 1}
+
+
+# ---- interrupted creates -----------------------------------------------------
+
+def test_an_interrupted_mkdir_is_eintr_and_the_user_then_shows(world):
+    w = world(cache_ttl=5, negative_ttl=60)
+    name = "intr.test@example.com"
+    assert w.errno_of(f"users/{name}") == errno.ENOENT
+    w.server.faults(route=CREATE_USER, latency_ms=3000)
+
+    code = interrupted_after(1, lambda: os.mkdir(w.root / "users" / name))
+    w.errno_of(f"users/{name}")               # before the server made it
+
+    assert code == errno.EINTR
+    assert wait_for(lambda: w.user_ids_with(email_address=name))
+    assert w.errno_of(f"users/{name}") == 0
+    assert "may have been applied" in w.errors()
+
+
+# ---- malformed answers to a create -------------------------------------------
+
+def test_a_create_answered_with_broken_json_is_found_by_its_email(world):
+    w = world(negative_ttl=60)
+    name = "malformed@example.com"
+    assert w.errno_of(f"users/{name}") == errno.ENOENT
+    w.server.faults(route=CREATE_USER, malformed=True)
+
+    made = w.sh(f"mkdir users/{name}")
+
+    assert made.returncode == 0, made.stderr
+    assert w.writes() == {CREATE_USER: 1}            # not sent again
+    uid = w.user_ids_with(email_address=name)
+    assert len(uid) == 1
+    assert json.loads(w.read(f"users/{name}/profile.json"))["id"] == uid[0]
+
+
+@pytest.mark.parametrize("body", [[], {"id": "../../etc"}, {"id": ""},
+                                  {"object": "user"}],
+                         ids=["array", "path", "empty", "no id"])
+def test_a_create_answered_without_a_valid_id_is_eio_with_a_reason(world,
+                                                                     body):
+    w = world()
+    name = "noid@example.com"
+    w.server.faults(route=CREATE_USER, status=200, body=body)
+
+    made = w.sh(f"mkdir users/{name}")
+
+    assert made.returncode != 0
+    assert "Input/output error" in made.stderr, made.stderr
+    assert w.writes() == {CREATE_USER: 1}
+    assert w.errno_of(f"users/{name}") == errno.ENOENT
+    lines = w.refusals(f"/users/{name}")
+    assert len(lines) == 1, lines
+    assert "valid user id" in lines[0], lines[0]
+    assert "../../etc" not in os.listdir(w.root / "users")
+
+
+def test_vim_saves_an_email_file_in_place_without_helper_files(world):
+    w = world()
+    where = f"email_addresses/{BO['id']}"
+
+    saved = w.sh(f"cd {where} && vim -u NONE -es "
+                 f"-c '1s/^{{/{{\"verified\": false,/' -c 'wq' "
+                 f"bo.second@example.org </dev/null", timeout=30)
+
+    assert saved.returncode == 0, saved.stdout + saved.stderr
+    assert w.writes() == {"PATCH /v1/email_addresses/{email_address_id}": 1}
+    shown = json.loads(w.read(f"{where}/bo.second@example.org"))
+    assert shown["verification"] is None      # not verified
+    assert w.ls(where) == ["bo.second@example.org", "bo@example.com"]
+    assert w.errors() == ""

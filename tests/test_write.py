@@ -18,7 +18,7 @@ import time
 
 import pytest
 
-from helpers import routes, sh
+from helpers import interrupted_after, routes, sh, wait_for
 
 BIG_INT = 1234567890123456789
 METADATA_ROUTE = "PUT /v1/users/{user_id}/metadata"
@@ -420,6 +420,27 @@ def test_echo_true_to_banned_bans_at_the_write(instance):
     assert ada.user()["banned"] is True
     assert ada.writes() == {BAN_ROUTE: 1}
     assert ada.read("banned") == "true\n"
+
+
+def test_white_space_written_after_a_value_is_accepted(instance):
+    ada = instance()
+
+    result = ada.sh("printf 'true\\n\\n' > banned; echo rc=$?")
+
+    assert result.stdout == "rc=0\n", result.stderr
+    assert ada.user()["banned"] is True
+    assert ada.writes() == {BAN_ROUTE: 1}
+    assert ada.read("banned") == "true\n"
+
+
+def test_a_second_write_of_white_space_sends_nothing(instance):
+    ada = instance()
+
+    ada.sh("exec 3>banned; printf 'true' >&3; printf '\\n \\n' >&3",
+           check=True)
+
+    assert ada.user()["banned"] is True
+    assert ada.writes() == {BAN_ROUTE: 1}
 
 
 def test_echo_maybe_to_banned_fails_in_the_shell(instance):
@@ -1290,3 +1311,22 @@ def test_a_several_call_save_whose_failed_call_took_effect_reads_it(
     assert json.loads(ada.read("profile.json")) == remote
     assert ada.read("public_metadata.json") == canonical({"plan": "pro"})
     assert ada.read("banned") == "false\n"
+
+
+# ---- interrupted saves ---------------------------------------------------
+
+def test_an_interrupted_save_is_eintr_and_the_file_then_reads_the_truth(
+        instance):
+    ada = instance(cache_ttl=5)
+    path = ada.home / "unsafe_metadata.json"
+    ada.server.faults(route=METADATA_ROUTE, latency_ms=3000)
+    fd = os.open(path, os.O_WRONLY | os.O_TRUNC)
+    os.write(fd, b'{"intr":1}')
+
+    code = interrupted_after(1, lambda: os.close(fd))
+    ada.read("unsafe_metadata.json")         # before the server applied it
+
+    assert code == errno.EINTR
+    assert wait_for(lambda: ada.user()["unsafe_metadata"] == {"intr": 1})
+    assert json.loads(ada.read("unsafe_metadata.json")) == {"intr": 1}
+    assert "may have been applied" in ada.errors()
