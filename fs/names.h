@@ -23,7 +23,6 @@ bool names_is_username(const char *name);
 bool names_is_slug(const char *name);
 
 /*
-/*
  * Names that editors give their helper files and never an object: dot
  * files (vim's .x.swp, nano's .x.swp), vim's "4913" probe, and backups
  * ending in '~'.
