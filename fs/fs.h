@@ -160,19 +160,6 @@ void nodes_rebind(struct clerkfs *fs, fuse_ino_t ino, fuse_ino_t parent,
 		  const char *name, const struct node_spec *spec);
 /* The inodes of every node about object id; caller frees the array. */
 GArray *nodes_of_object(struct clerkfs *fs, const char *id);
-/* A name in a directory. */
-struct node_name {
-	fuse_ino_t parent;
-	char *name;
-};
-
-void node_name_free(gpointer data);
-
-/*
- * The alias directories (users/<email>, orgs/<slug>, ...) the kernel was
- * given for object id; the caller frees the array, which frees its items.
- */
-GPtrArray *nodes_aliases_of(struct clerkfs *fs, const char *id);
 /* The inode known for name in parent, or 0. */
 fuse_ino_t nodes_ino_of(struct clerkfs *fs, fuse_ino_t parent,
 			const char *name);

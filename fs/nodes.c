@@ -231,37 +231,6 @@ GArray *nodes_of_object(struct clerkfs *fs, const char *id)
 	return inos;
 }
 
-void node_name_free(gpointer data)
-{
-	struct node_name *nn = data;
-
-	g_free(nn->name);
-	g_free(nn);
-}
-
-GPtrArray *nodes_aliases_of(struct clerkfs *fs, const char *id)
-{
-	GPtrArray *aliases = g_ptr_array_new_with_free_func(node_name_free);
-	GPtrArray *list;
-
-	g_mutex_lock(&fs->nodes_lock);
-	list = g_hash_table_lookup(fs->by_id, id);
-	for (guint i = 0; list && i < list->len; i++) {
-		struct node *node = list->pdata[i];
-		struct node_name *nn;
-
-		if ((node->kind != NODE_USER && node->kind != NODE_ORG) ||
-		    !node->name || strcmp(node->name, id) == 0)
-			continue;
-		nn = g_new(struct node_name, 1);
-		nn->parent = node->parent;
-		nn->name = g_strdup(node->name);
-		g_ptr_array_add(aliases, nn);
-	}
-	g_mutex_unlock(&fs->nodes_lock);
-	return aliases;
-}
-
 fuse_ino_t nodes_ino_of(struct clerkfs *fs, fuse_ino_t parent,
 			const char *name)
 {

@@ -59,23 +59,6 @@ void notify_stop(struct clerkfs *fs)
 	fs->notify = NULL;
 }
 
-/*
- * The kernel looks an object's aliases up again: a change may have taken
- * a name away (an email address removed, a username or slug changed), and
- * the name must then stop resolving at once.
- */
-static void forget_aliases(struct clerkfs *fs, const char *id)
-{
-	GPtrArray *aliases = nodes_aliases_of(fs, id);
-
-	for (guint i = 0; i < aliases->len; i++) {
-		struct node_name *nn = aliases->pdata[i];
-
-		notify_entry(fs, nn->parent, nn->name);
-	}
-	g_ptr_array_free(aliases, TRUE);
-}
-
 void notify_object(struct clerkfs *fs, const char *id, fuse_ino_t skip)
 {
 	GArray *inos;
@@ -90,7 +73,6 @@ void notify_object(struct clerkfs *fs, const char *id, fuse_ino_t skip)
 			fuse_lowlevel_notify_inval_inode(fs->se, ino, 0, 0);
 	}
 	g_array_free(inos, TRUE);
-	forget_aliases(fs, id);
 }
 
 void notify_entry(struct clerkfs *fs, fuse_ino_t parent, const char *name)

@@ -79,6 +79,17 @@ static void reply_missing(fuse_req_t req, struct clerkfs *fs)
 	fuse_reply_entry(req, &e);
 }
 
+/*
+ * An alias directory (users/<email>, orgs/<slug>, ...): the kernel asks
+ * again at every use, which costs no request while the alias is cached,
+ * so that a name its object gave up stops resolving at once.
+ */
+static bool is_alias(const struct node *node)
+{
+	return (node->kind == NODE_USER || node->kind == NODE_ORG) &&
+	       node->id && strcmp(node->name, node->id) != 0;
+}
+
 void ops_reply_entry(fuse_req_t req, struct clerkfs *fs, fuse_ino_t parent,
 		     const char *name, const struct node_spec *spec)
 {
@@ -100,7 +111,7 @@ void ops_reply_entry(fuse_req_t req, struct clerkfs *fs, fuse_ino_t parent,
 	}
 	e.ino = child->ino;
 	e.attr_timeout = ttl;
-	e.entry_timeout = ttl;
+	e.entry_timeout = is_alias(child) ? 0 : ttl;
 	nodes_put(fs, child);
 	fuse_reply_entry(req, &e);
 }
