@@ -68,14 +68,30 @@ int ops_attr(struct clerkfs *fs, const struct node *node, struct stat *st,
 	return 0;
 }
 
-static void reply_missing(fuse_req_t req, struct clerkfs *fs)
+/*
+ * Directories whose names another directory's change can make or take:
+ * an email address added in email_addresses/ names its user in users/,
+ * a membership changed in members/ shows in users/<id>/organizations/.
+ * The kernel keeps no entry of theirs, positive or negative, and asks
+ * again at each use; clerkfs's own cache answers without a request.
+ */
+static bool names_change_elsewhere(enum node_kind dir_kind)
+{
+	return dir_kind == NODE_USERS || dir_kind == NODE_ORGS ||
+	       dir_kind == NODE_USER_ORGS;
+}
+
+static void reply_missing(fuse_req_t req, struct clerkfs *fs,
+			  enum node_kind dir_kind)
 {
 	struct fuse_entry_param e;
 
 	memset(&e, 0, sizeof(e));
 	/* A change abandoned after sending may yet make the name. */
-	e.entry_timeout = cache_unsettled(fs->cache) ? 0
-						     : fs->opts.negative_ttl;
+	if (cache_unsettled(fs->cache) || names_change_elsewhere(dir_kind))
+		e.entry_timeout = 0;
+	else
+		e.entry_timeout = fs->opts.negative_ttl;
 	fuse_reply_entry(req, &e);
 }
 
@@ -88,6 +104,21 @@ static bool is_alias(const struct node *node)
 {
 	return (node->kind == NODE_USER || node->kind == NODE_ORG) &&
 	       node->id && strcmp(node->name, node->id) != 0;
+}
+
+/* Whether the kernel must ask again at each use of this entry. */
+static bool entry_is_volatile(const struct node *node)
+{
+	return is_alias(node) || node->kind == NODE_USER_ORG_LINK;
+}
+
+static enum node_kind dir_kind_of(struct clerkfs *fs, fuse_ino_t ino)
+{
+	struct node *dir = nodes_get(fs, ino);
+	enum node_kind kind = dir ? dir->kind : NODE_ROOT;
+
+	nodes_put(fs, dir);
+	return kind;
 }
 
 void ops_reply_entry(fuse_req_t req, struct clerkfs *fs, fuse_ino_t parent,
@@ -104,14 +135,14 @@ void ops_reply_entry(fuse_req_t req, struct clerkfs *fs, fuse_ino_t parent,
 		nodes_forget(fs, child->ino, 1);
 		nodes_put(fs, child);
 		if (ret == -ENOENT)
-			reply_missing(req, fs);
+			reply_missing(req, fs, dir_kind_of(fs, parent));
 		else
 			fuse_reply_err(req, -ret);
 		return;
 	}
 	e.ino = child->ino;
 	e.attr_timeout = ttl;
-	e.entry_timeout = is_alias(child) ? 0 : ttl;
+	e.entry_timeout = entry_is_volatile(child) ? 0 : ttl;
 	nodes_put(fs, child);
 	fuse_reply_entry(req, &e);
 }
@@ -121,6 +152,7 @@ static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct clerkfs *fs = fs_of(req);
 	struct node *dir = nodes_get(fs, parent);
 	struct node_spec spec;
+	enum node_kind kind;
 	int ret;
 
 	if (!dir) {
@@ -131,10 +163,11 @@ static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	search_set_caller(fuse_req_ctx(req)->pid);
 	ret = tree_lookup(fs, dir, name, &spec);
 	search_set_caller(0);
+	kind = dir->kind;
 	nodes_put(fs, dir);
 
 	if (ret == -ENOENT)
-		reply_missing(req, fs);
+		reply_missing(req, fs, kind);
 	else if (ret < 0)
 		fuse_reply_err(req, -ret);
 	else

@@ -567,6 +567,34 @@ def test_a_changed_username_stops_naming_its_user_at_once(world):
         == ADA["id"]
 
 
+def test_a_new_address_names_its_user_at_once_after_a_failed_lookup(world):
+    w = world()
+    alias = "users/bo.third@example.net"
+    assert w.errno_of(alias) == errno.ENOENT
+
+    added = w.sh(f"touch email_addresses/{BO['id']}/bo.third@example.net")
+
+    assert added.returncode == 0, added.stderr
+    assert json.loads(w.read(f"{alias}/profile.json"))["id"] == BO["id"]
+
+
+def test_a_users_organization_links_follow_membership_changes_at_once(
+        world):
+    w = world()
+    link = f"users/{BO['id']}/organizations/{ACME['id']}"
+    assert w.errno_of(link) == errno.ENOENT
+
+    added = w.sh(f"echo org:member > members/{ACME['id']}/{BO['id']}")
+
+    assert added.returncode == 0, added.stderr
+    assert os.readlink(w.root / link) == f"../../../orgs/{ACME['id']}"
+
+    removed = w.sh(f"rm members/{ACME['id']}/{BO['id']}")
+
+    assert removed.returncode == 0, removed.stderr
+    assert w.errno_of(link) == errno.ENOENT
+
+
 def test_touch_of_a_taken_address_is_eexist(world):
     w = world()
 
