@@ -580,10 +580,20 @@ static int truncate_path(struct clerkfs *fs, struct node *node, off_t size)
 	if (save_at_write(node) || (node->kind != NODE_USER_FILE &&
 				    node->kind != NODE_ORG_FILE))
 		return -EPERM;
+	if ((size_t)size > DOCUMENT_MAX)
+		return -EFBIG;
 	ret = tree_read(fs, node, &content);
 	if (ret < 0)
 		return ret;
-	g_string_set_size(content, MIN((gsize)size, content->len));
+	/* As on a local file: cut, or grown with zero bytes. */
+	if ((size_t)size > content->len) {
+		size_t old = content->len;
+
+		g_string_set_size(content, (gsize)size);
+		memset(content->str + old, 0, (size_t)size - old);
+	} else {
+		g_string_set_size(content, (gsize)size);
+	}
 	ret = save_json(fs, node, content->str, content->len, NULL, why);
 	g_string_free(content, TRUE);
 	if (ret < 0) {

@@ -248,6 +248,26 @@ def test_b04_o_trunc_alone_changes_nothing_and_ftruncate_is_einval(b04):
     assert path.read_bytes() == before
 
 
+def test_b04_truncate_by_path_acts_as_on_a_local_file(b04):
+    c, path = b04
+    before = path.read_bytes()
+
+    errors = []
+    for size in (1 << 40, len(before) + 100, 11):
+        try:
+            os.truncate(path, size)
+            errors.append(0)
+        except OSError as error:
+            errors.append(error.errno)
+
+    # Past the document limit; grown with zero bytes; cut mid-document:
+    # none is a JSON document, so nothing is sent and nothing changes.
+    assert errors == [errno.EFBIG, errno.EINVAL, errno.EINVAL]
+    assert c.writes() == {}
+    assert c.public(B04_USER["id"]) == {"tags": B04_TAGS}
+    assert path.read_bytes() == before
+
+
 # ---- B06: st_size of profile.json -----------------------------------------
 
 B06_USER = {"id": "user_2TstZoe0006", "first_name": "Zoë",
