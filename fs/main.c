@@ -45,6 +45,8 @@ struct options {
 	double timeout;
 	double connect_timeout;
 	int page_size;
+	/* The same options as written, to refuse trailing junk. */
+	char *number_text[5];
 	int read_only;
 	int allow_delete;
 	int allow_other;
@@ -66,6 +68,11 @@ static const struct fuse_opt option_spec[] = {
 	OPT("timeout=%lf", timeout),
 	OPT("connect_timeout=%lf", connect_timeout),
 	OPT("page_size=%d", page_size),
+	OPT("cache_ttl=%s", number_text[0]),
+	OPT("negative_ttl=%s", number_text[1]),
+	OPT("timeout=%s", number_text[2]),
+	OPT("connect_timeout=%s", number_text[3]),
+	OPT("page_size=%s", number_text[4]),
 	OPT("allow_delete", allow_delete),
 	OPT("csv_bom", csv_bom),
 	OPT("-h", show_help),
@@ -103,6 +110,8 @@ static void free_options(struct options *o)
 	free(o->cache_max);
 	free(o->rate);
 	free(o->create_rate);
+	for (size_t i = 0; i < G_N_ELEMENTS(o->number_text); i++)
+		free(o->number_text[i]);
 }
 
 static void usage(const char *prog)
@@ -180,6 +189,40 @@ static int check_seconds(const char *name, double value, double max,
 	return -EINVAL;
 }
 
+/* Digits, with a fraction only where whole is false: "30", "2.5". */
+static bool is_plain_number(const char *text, bool whole)
+{
+	const char *c = text;
+	size_t digits = 0;
+
+	while (g_ascii_isdigit(*c))
+		c++, digits++;
+	if (*c == '.' && !whole)
+		for (c++; g_ascii_isdigit(*c); c++)
+			digits++;
+	return digits > 0 && *c == '\0';
+}
+
+/* Each number option as written: a plain number, nothing after it. */
+static int check_number_syntax(const struct options *o)
+{
+	static const char *const names[] = { "cache_ttl", "negative_ttl",
+					     "timeout", "connect_timeout",
+					     "page_size" };
+
+	for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
+		const char *text = o->number_text[i];
+
+		if (text && !is_plain_number(text, i == 4)) {
+			fprintf(stderr, "clerkfs: %s takes a plain %s, not "
+				"'%s'\n", names[i], i == 4 ? "whole number"
+				: "number of seconds such as 30 or 2.5", text);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 static int check_times(const struct options *o)
 {
 	if (check_seconds("cache_ttl", o->cache_ttl, TTL_MAX, true) < 0 ||
@@ -188,7 +231,7 @@ static int check_times(const struct options *o)
 	    check_seconds("connect_timeout", o->connect_timeout, TIMEOUT_MAX,
 			  false) < 0)
 		return -EINVAL;
-	return 0;
+	return check_number_syntax(o);
 }
 
 static int parse_rate(const char *text, int *max, double *window)

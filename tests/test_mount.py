@@ -388,7 +388,10 @@ def test_plain_http_to_localhost_is_allowed(make_server, make_mount):
                                     "cache_ttl=-1", "connect_timeout=-3",
                                     "negative_ttl=1e9", "cache_ttl=nan",
                                     "cache_ttl=99999999999", "timeout=0",
-                                    "connect_timeout=0", "timeout=7200"])
+                                    "connect_timeout=0", "timeout=7200",
+                                    "page_size=7x", "cache_ttl=2junk",
+                                    "cache_ttl=0x10", "cache_ttl= 5",
+                                    "timeout=1e3"])
 def test_bad_option_values_exit_naming_the_option(make_server, mountpoint,
                                                   option):
     server = make_server()
