@@ -121,30 +121,44 @@ static enum node_kind dir_kind_of(struct clerkfs *fs, fuse_ino_t ino)
 	return kind;
 }
 
+/*
+ * Fills e for the child name of parent that spec describes: 0 with its
+ * node added (one lookup the kernel now holds), or a negative errno with
+ * nothing added.
+ */
+static int fill_entry(struct clerkfs *fs, fuse_ino_t parent,
+		      const char *name, const struct node_spec *spec,
+		      struct fuse_entry_param *e)
+{
+	struct node *child = nodes_add(fs, parent, name, spec);
+	double ttl = 0;
+	int ret = ops_attr(fs, child, &e->attr, &ttl);
+
+	if (ret < 0) {
+		nodes_forget(fs, child->ino, 1);
+	} else {
+		e->ino = child->ino;
+		e->attr_timeout = ttl;
+		e->entry_timeout = entry_is_volatile(child) ? 0 : ttl;
+	}
+	nodes_put(fs, child);
+	return ret;
+}
+
 void ops_reply_entry(fuse_req_t req, struct clerkfs *fs, fuse_ino_t parent,
 		     const char *name, const struct node_spec *spec)
 {
-	struct node *child = nodes_add(fs, parent, name, spec);
 	struct fuse_entry_param e;
-	double ttl = 0;
 	int ret;
 
 	memset(&e, 0, sizeof(e));
-	ret = ops_attr(fs, child, &e.attr, &ttl);
-	if (ret < 0) {
-		nodes_forget(fs, child->ino, 1);
-		nodes_put(fs, child);
-		if (ret == -ENOENT)
-			reply_missing(req, fs, dir_kind_of(fs, parent));
-		else
-			fuse_reply_err(req, -ret);
-		return;
-	}
-	e.ino = child->ino;
-	e.attr_timeout = ttl;
-	e.entry_timeout = entry_is_volatile(child) ? 0 : ttl;
-	nodes_put(fs, child);
-	fuse_reply_entry(req, &e);
+	ret = fill_entry(fs, parent, name, spec, &e);
+	if (ret == -ENOENT)
+		reply_missing(req, fs, dir_kind_of(fs, parent));
+	else if (ret < 0)
+		fuse_reply_err(req, -ret);
+	else
+		fuse_reply_entry(req, &e);
 }
 
 static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -331,25 +345,14 @@ static int lookup_cached(struct clerkfs *fs, struct node *dir,
 			 const char *name, struct fuse_entry_param *e)
 {
 	struct node_spec spec;
-	struct node *child;
-	double ttl = 0;
 	int ret;
 
 	cache_set_only_cached(true);
 	ret = tree_lookup(fs, dir, name, &spec);
-	if (ret == 0) {
-		child = nodes_add(fs, dir->ino, name, &spec);
-		ret = ops_attr(fs, child, &e->attr, &ttl);
-		if (ret == 0)
-			e->ino = child->ino;
-		else
-			nodes_forget(fs, child->ino, 1);
-		nodes_put(fs, child);
-	}
+	if (ret == 0)
+		ret = fill_entry(fs, dir->ino, name, &spec, e);
 	cache_set_only_cached(false);
 	node_spec_clear(&spec);
-	e->attr_timeout = ttl;
-	e->entry_timeout = ttl;
 	return ret;
 }
 

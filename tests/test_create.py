@@ -588,6 +588,9 @@ def test_a_users_organization_links_follow_membership_changes_at_once(
 
     assert added.returncode == 0, added.stderr
     assert os.readlink(w.root / link) == f"../../../orgs/{ACME['id']}"
+    # A listing hands the link out with its attributes (READDIRPLUS):
+    # the kernel must not keep that entry either.
+    assert w.ls(f"users/{BO['id']}/organizations") == [ACME["id"]]
 
     removed = w.sh(f"rm members/{ACME['id']}/{BO['id']}")
 
